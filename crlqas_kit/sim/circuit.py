@@ -1,0 +1,251 @@
+"""Circuits as data: fixed-capacity integer arrays that jit never has to retrace.
+
+A :class:`Circuit` on ``n`` qubits with capacity ``C`` holds
+
+* ``gates``  int32 ``(C,)``   -- gate id (see :data:`GATE_IDS`); ``0`` is the identity (padding);
+* ``wires``  int32 ``(C, 2)`` -- (qubit, 0) for 1-qubit gates, (first, second) for 2-qubit gates;
+* ``slots``  int32 ``(C,)``   -- parameter slot of a rotation (``-1`` for fixed gates);
+* ``angles`` float64 ``(C,)`` -- default parameter values, indexed by slot;
+* ``length`` int              -- number of gates in use.
+
+Only ``n_qubits`` and ``capacity`` are static, so every circuit of the same shape runs through
+the same compiled simulator. The builder methods (``rx``, ``cx``, ...) return a **new** circuit::
+
+    circ = Circuit(2).ry(0, 0.3).cx(0, 1).rz(1)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Iterable, Sequence
+
+import jax
+import numpy as np
+
+#: gate name -> (id, number of wires, parametric?)
+GATES: dict[str, tuple[int, int, bool]] = {
+    "id": (0, 1, False),
+    "rx": (1, 1, True),
+    "ry": (2, 1, True),
+    "rz": (3, 1, True),
+    "x": (4, 1, False),
+    "y": (5, 1, False),
+    "z": (6, 1, False),
+    "h": (7, 1, False),
+    "s": (8, 1, False),
+    "sx": (9, 1, False),
+    "cx": (10, 2, False),
+    "cz": (11, 2, False),
+}
+GATE_IDS = {name: spec[0] for name, spec in GATES.items()}
+GATE_NAMES = {spec[0]: name for name, spec in GATES.items()}
+_ALIASES = {"cnot": "cx"}
+DEFAULT_CAPACITY = 64
+
+
+def _check_qubit(q: object, n_qubits: int) -> int:
+    if isinstance(q, bool) or not isinstance(q, numbers.Integral):
+        raise TypeError(f"qubit index must be an integer, got {type(q).__name__}: {q!r}")
+    if not 0 <= int(q) < n_qubits:
+        raise ValueError(f"qubit index {q} out of range for a {n_qubits}-qubit circuit (allowed 0..{n_qubits - 1})")
+    return int(q)
+
+
+def _check_angle(theta: object, what: str = "angle") -> float:
+    if isinstance(theta, bool) or not isinstance(theta, numbers.Real | np.floating | np.integer):
+        raise TypeError(f"{what} must be a real number, got {type(theta).__name__}: {theta!r}")
+    value = float(theta)
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be finite, got {value}")
+    return value
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True, eq=False)
+class Circuit:
+    """A parameterized circuit as fixed-capacity arrays (see module docstring)."""
+
+    n_qubits: int = dataclasses.field(metadata=dict(static=True))
+    capacity: int = dataclasses.field(default=DEFAULT_CAPACITY, metadata=dict(static=True))
+    gates: np.ndarray = None  # type: ignore[assignment]
+    wires: np.ndarray = None  # type: ignore[assignment]
+    slots: np.ndarray = None  # type: ignore[assignment]
+    angles: np.ndarray = None  # type: ignore[assignment]
+    length: int | np.ndarray = 0
+
+    def __post_init__(self) -> None:
+        data = (self.gates, self.wires, self.slots, self.angles)
+        if any(a is not None and not isinstance(a, np.ndarray | list | tuple) for a in data):
+            return  # jax arrays, tracers or tree placeholders: built by a jax transformation, trusted
+        if isinstance(self.n_qubits, bool) or self.n_qubits < 1:
+            raise ValueError(f"n_qubits must be a positive integer, got {self.n_qubits!r}")
+        if isinstance(self.capacity, bool) or not isinstance(self.capacity, numbers.Integral) or self.capacity < 1:
+            raise ValueError(f"capacity must be a positive integer, got {self.capacity!r}")
+        cap = int(self.capacity)
+        defaults = {
+            "gates": np.zeros(cap, np.int32),
+            "wires": np.zeros((cap, 2), np.int32),
+            "slots": np.full(cap, -1, np.int32),
+            "angles": np.zeros(cap, np.float64),
+        }
+        for name, default in defaults.items():
+            value = getattr(self, name)
+            if value is None:
+                value = default
+            else:
+                value = np.asarray(value, dtype=default.dtype)
+                if value.shape != default.shape:
+                    raise ValueError(f"Circuit.{name} must have shape {default.shape}, got {value.shape}")
+            object.__setattr__(self, name, value)
+
+    # -- building -------------------------------------------------------------------------------
+    def add(self, name: str, wires: Sequence[int] | int, theta: float | None = None) -> Circuit:
+        """Return a new circuit with gate ``name`` appended on ``wires`` (angle ``theta`` for rotations)."""
+        if not isinstance(name, str):
+            raise TypeError(f"gate name must be a string, got {name!r}")
+        key = _ALIASES.get(name.lower(), name.lower())
+        if key not in GATES or key == "id":
+            allowed = ", ".join(g for g in GATES if g != "id")
+            raise ValueError(f"unknown gate {name!r}; supported gates: {allowed}")
+        gid, n_wires, parametric = GATES[key]
+        wires = (wires,) if isinstance(wires, numbers.Integral) else tuple(wires)
+        if len(wires) != n_wires:
+            raise ValueError(f"gate {key} acts on {n_wires} qubit(s), got wires {wires}")
+        wires = tuple(_check_qubit(q, self.n_qubits) for q in wires)
+        if n_wires == 2 and wires[0] == wires[1]:
+            raise ValueError(f"{key}({wires[0]}, {wires[1]}): control and target must be different qubits")
+        if not parametric and theta is not None:
+            raise ValueError(f"gate {key} takes no angle, got {theta!r}")
+        n = self.num_gates
+        if n >= self.capacity:
+            raise ValueError(f"circuit capacity exceeded: already {n} gates in a circuit of capacity {self.capacity}")
+        gates, wires_arr, slots, angles = (np.array(a) for a in (self.gates, self.wires, self.slots, self.angles))
+        gates[n] = gid
+        wires_arr[n] = wires if n_wires == 2 else (wires[0], 0)
+        if parametric:
+            slot = self.n_params
+            slots[n] = slot
+            angles[slot] = 0.0 if theta is None else _check_angle(theta, f"{key} angle")
+        return dataclasses.replace(self, gates=gates, wires=wires_arr, slots=slots, angles=angles, length=n + 1)
+
+    def rx(self, q: int, theta: float | None = None) -> Circuit:
+        return self.add("rx", q, theta)
+
+    def ry(self, q: int, theta: float | None = None) -> Circuit:
+        return self.add("ry", q, theta)
+
+    def rz(self, q: int, theta: float | None = None) -> Circuit:
+        return self.add("rz", q, theta)
+
+    def x(self, q: int) -> Circuit:
+        return self.add("x", q)
+
+    def y(self, q: int) -> Circuit:
+        return self.add("y", q)
+
+    def z(self, q: int) -> Circuit:
+        return self.add("z", q)
+
+    def h(self, q: int) -> Circuit:
+        return self.add("h", q)
+
+    def s(self, q: int) -> Circuit:
+        return self.add("s", q)
+
+    def sx(self, q: int) -> Circuit:
+        return self.add("sx", q)
+
+    def cx(self, control: int, target: int) -> Circuit:
+        return self.add("cx", (control, target))
+
+    cnot = cx
+
+    def cz(self, a: int, b: int) -> Circuit:
+        return self.add("cz", (a, b))
+
+    @classmethod
+    def from_ops(cls, n_qubits: int, ops: Iterable[tuple], capacity: int | None = None) -> Circuit:
+        """From ``[("ry", (0,), 0.3), ("cx", (0, 1)), ...]``; capacity defaults to max(64, len(ops))."""
+        ops = list(ops)
+        circ = cls(n_qubits, capacity or max(DEFAULT_CAPACITY, len(ops)))
+        for op in ops:
+            circ = circ.add(*op)
+        return circ
+
+    # -- views ----------------------------------------------------------------------------------
+    @property
+    def num_gates(self) -> int:
+        return int(self.length)
+
+    def __len__(self) -> int:
+        return self.num_gates
+
+    @property
+    def n_params(self) -> int:
+        """Number of rotation angles (parameter slots in use)."""
+        return int(np.count_nonzero(np.asarray(self.slots)[: self.num_gates] >= 0))
+
+    @property
+    def params(self) -> np.ndarray:
+        """The default angles, shape ``(n_params,)``."""
+        return np.asarray(self.angles)[: self.n_params].copy()
+
+    def with_params(self, params: Sequence[float]) -> Circuit:
+        """The same circuit with its angles replaced (``params`` of length ``n_params``)."""
+        values = check_params(params, self.n_params)
+        angles = np.zeros(self.capacity)
+        angles[: self.n_params] = values
+        return dataclasses.replace(self, angles=angles)
+
+    def ops(self, params: Sequence[float] | None = None) -> list[tuple]:
+        """The gate list ``[(name, wires, angle_or_None), ...]``."""
+        angles = np.asarray(self.angles) if params is None else np.asarray(params, dtype=float)
+        out = []
+        for g, w, s in zip(*(np.asarray(a)[: self.num_gates] for a in (self.gates, self.wires, self.slots)), strict=True):
+            name = GATE_NAMES[int(g)]
+            wires = (int(w[0]), int(w[1])) if GATES[name][1] == 2 else (int(w[0]),)
+            out.append((name, wires, float(angles[s]) if s >= 0 else None))
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """``{"gates": ..., "cnots": ..., "rotations": ..., "depth": ...}``."""
+        ops = self.ops()
+        return {
+            "gates": len(ops),
+            "cnots": sum(name == "cx" for name, *_ in ops),
+            "rotations": sum(GATES[name][2] for name, *_ in ops),
+            "depth": self.depth(),
+        }
+
+    def depth(self) -> int:
+        """ASAP depth: each gate goes to the first layer after all its wires are free."""
+        moments = [0] * self.n_qubits
+        for _, wires, _ in self.ops():
+            layer = max(moments[q] for q in wires)
+            for q in wires:
+                moments[q] = layer + 1
+        return max(moments, default=0)
+
+    def with_capacity(self, capacity: int) -> Circuit:
+        """A copy with a different capacity (at least the number of gates in use)."""
+        return Circuit.from_ops(self.n_qubits, self.ops(), capacity)
+
+    def __repr__(self) -> str:
+        body = " ".join(
+            f"{name}({','.join(map(str, wires))}{'' if a is None else f'; {a:.4g}'})" for name, wires, a in self.ops()
+        )
+        return f"Circuit(n_qubits={self.n_qubits}, capacity={self.capacity}, gates=[{body}])"
+
+
+def check_params(params, n_params: int) -> np.ndarray:
+    """Validate a concrete parameter vector: shape ``(n_params,)`` (or longer, zero padded), finite."""
+    arr = np.asarray(params, dtype=np.float64) if not isinstance(params, jax.core.Tracer) else params
+    if isinstance(arr, jax.core.Tracer):
+        return arr
+    if arr.ndim != 1 or arr.shape[0] < n_params:
+        raise ValueError(f"expected {n_params} circuit parameters, got an array of shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"circuit parameters must be finite; got NaN/inf at positions {np.flatnonzero(~np.isfinite(arr)).tolist()}")
+    return arr[:n_params]

@@ -1,0 +1,288 @@
+"""Noisy expectation values in the Pauli-transfer-matrix picture, jit-compiled once per shape.
+
+Maths (see ``docs/simulator.md``)
+----------------------------------
+The state is the real Pauli vector ``r_P = Tr(P rho)``, stored as an ``(4,) * n`` tensor (axis q
+= qubit q, index I/X/Y/Z). A gate on wires ``w`` with noise channel ``N`` multiplies the axes ``w``
+by the fused local PTM ``N @ G`` (4x4 or 16x16); nothing of size ``4^n x 4^n`` is ever built.
+Readout errors act on the final vector (:func:`crlqas_kit.sim.noise.readout_map`), and
+``E = sum_k h_k r_{P_k}`` is a gather and a dot product with the Hamiltonian's coefficients.
+
+Compilation
+-----------
+The circuit is data (:class:`~crlqas_kit.sim.circuit.Circuit`); the simulator is one
+``lax.scan`` over its ``capacity`` slots, and each step picks the branch for its wires with
+``lax.switch``. Compiled once per ``(n_qubits, capacity, n_terms, has_readout)``: a new circuit
+architecture, new angles or new noise strengths reuse the same executable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._x64 import x64
+from .circuit import GATE_IDS, Circuit, check_params
+from .noise import NoiseModel, parse_noise
+from .paulis import PAULI_MATRICES, PauliSum
+from .ptm import GATE_PTMS, rotation_ptm, swap_qubits_ptm
+
+_FIXED_1Q = np.stack([GATE_PTMS[g] for g in ("x", "y", "z", "h", "s", "sx")])
+_FIXED_2Q = np.stack([GATE_PTMS["cx"], GATE_PTMS["cz"]])
+_FIRST_FIXED, _FIRST_2Q = GATE_IDS["x"], GATE_IDS["cx"]
+
+#: Number of times the simulator kernel has been traced (compiled), for tests and benchmarks.
+TRACE_COUNT = {"simulate": 0}
+
+
+def _pair_table(n: int) -> np.ndarray:
+    """``table[a, b]`` = index of the unordered pair ``{a, b}`` among the ``n(n-1)/2`` pairs."""
+    table = np.zeros((n, n), np.int32)
+    for k, (a, b) in enumerate((a, b) for a in range(n) for b in range(a + 1, n)):
+        table[a, b] = table[b, a] = k
+    return table
+
+
+def _apply_1q(state: jnp.ndarray, m: jnp.ndarray, q: int) -> jnp.ndarray:
+    """``state`` (4,)*n, ``m`` (4, 4): contract ``m`` into axis ``q``."""
+    n = state.ndim
+    s = state.reshape(4**q, 4, 4 ** (n - 1 - q))
+    return jnp.einsum("ij,ajb->aib", m, s).reshape(state.shape)
+
+
+def _apply_2q(state: jnp.ndarray, m: jnp.ndarray, a: int, b: int) -> jnp.ndarray:
+    """``m`` (16, 16) on axes ``a < b`` (``a`` the more significant factor)."""
+    n = state.ndim
+    s = state.reshape(4**a, 4, 4 ** (b - a - 1), 4, 4 ** (n - 1 - b))
+    out = jnp.einsum("ikjl,xjylz->xiykz", m.reshape(4, 4, 4, 4), s)
+    return out.reshape(state.shape)
+
+
+def _branches(n: int) -> list:
+    """``lax.switch`` branches: one per qubit, one per unordered pair, then the identity."""
+    one = [partial(lambda q, s, m1, m2: _apply_1q(s, m1, q), q) for q in range(n)]
+    two = [
+        partial(lambda a, b, s, m1, m2: _apply_2q(s, m2, a, b), a, b) for a in range(n) for b in range(a + 1, n)
+    ]
+    return [*one, *two, lambda s, m1, m2: s]
+
+
+def product_state(bitstring: str) -> np.ndarray:
+    """Per-qubit Pauli vectors ``(n, 4)`` of a computational basis state (``'0' -> (1,0,0,1)``)."""
+    if not isinstance(bitstring, str) or not bitstring or set(bitstring) - {"0", "1"}:
+        raise ValueError(f"initial state must be a bitstring of '0'/'1' characters, got {bitstring!r}")
+    return np.array([[1.0, 0.0, 0.0, 1.0 if b == "0" else -1.0] for b in bitstring])
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Evaluator:
+    """Everything but the circuit that an energy evaluation needs, as a jit-friendly pytree.
+
+    Build with :meth:`create`. ``energy``/``energies``/``pauli_vector`` are pure, jittable and
+    vmappable in the circuit and the parameters; noise strengths and Hamiltonian coefficients
+    are array leaves, so changing them does not recompile.
+
+    Attributes:
+        term_index: int ``(K,)`` flat Pauli index of each Hamiltonian term.
+        coeffs: float64 ``(K,)``.
+        one_qubit: ``(2, n, 4, 4)`` channels after rotations / fixed 1-qubit gates.
+        two_qubit: ``(n, n, 16, 16)`` channels after 2-qubit gates, by ordered wire pair.
+        readout: ``(n, 4, 4)`` measurement maps.
+        initial: ``(n, 4)`` per-qubit Pauli vectors of the initial product state.
+    """
+
+    term_index: jnp.ndarray
+    coeffs: jnp.ndarray
+    one_qubit: jnp.ndarray
+    two_qubit: jnp.ndarray
+    readout: jnp.ndarray
+    initial: jnp.ndarray
+    n_qubits: int = dataclasses.field(metadata=dict(static=True))
+    has_readout: bool = dataclasses.field(metadata=dict(static=True))
+
+    @classmethod
+    @x64
+    def create(
+        cls, hamiltonian: PauliSum, noise: NoiseModel | str | None = None, initial: str | None = None
+    ) -> Evaluator:
+        """Validate and convert a Hamiltonian, noise model and initial bitstring (default all zeros)."""
+        if not isinstance(hamiltonian, PauliSum):
+            raise TypeError(f"hamiltonian must be a PauliSum, got {type(hamiltonian).__name__}")
+        n = hamiltonian.n_qubits
+        model = parse_noise(noise, n)
+        arrays = model.arrays(n)
+        init = product_state(initial if initial is not None else "0" * n)
+        if init.shape[0] != n:
+            raise ValueError(f"initial bitstring {initial!r} has {init.shape[0]} bits, the Hamiltonian {n} qubits")
+        return cls(
+            term_index=jnp.asarray(hamiltonian.indices),
+            coeffs=jnp.asarray(hamiltonian.coeffs),
+            one_qubit=jnp.asarray(arrays["one_qubit"]),
+            two_qubit=jnp.asarray(arrays["two_qubit"]),
+            readout=jnp.asarray(arrays["readout"]),
+            initial=jnp.asarray(init),
+            n_qubits=n,
+            has_readout=model.has_readout,
+        )
+
+    # -- pure kernels (call under x64) -------------------------------------------------------
+    def state(self, circuit: Circuit, params: jnp.ndarray) -> jnp.ndarray:
+        """Final Pauli vector ``(4,) * n`` before readout. ``params`` indexed by slot."""
+        TRACE_COUNT["simulate"] += 1  # Python side effect: runs once per trace, not per call
+        n = self.n_qubits
+        if circuit.n_qubits != n:
+            raise ValueError(f"circuit has {circuit.n_qubits} qubits, the Hamiltonian {n}")
+        params = jnp.asarray(params)
+        state = self.initial[0]
+        for q in range(1, n):
+            state = jnp.multiply.outer(state, self.initial[q])
+        pairs = jnp.asarray(_pair_table(n))
+        branches = _branches(n)
+        fixed1, fixed2 = jnp.asarray(_FIXED_1Q), jnp.asarray(_FIXED_2Q)
+        eye = jnp.eye(4, dtype=state.dtype)
+
+        def step(state, gate):
+            g, w, slot, active = gate
+            theta = params[jnp.maximum(slot, 0)]
+            table1 = jnp.concatenate(
+                [eye[None], jnp.stack([rotation_ptm(a, theta) for a in "xyz"]), fixed1, eye[None], eye[None]]
+            )
+            kind = (g >= _FIRST_FIXED).astype(jnp.int32)
+            m1 = self.one_qubit[kind, w[0]] @ table1[g]
+            m2 = self.two_qubit[w[0], w[1]] @ fixed2[jnp.clip(g - _FIRST_2Q, 0, 1)]
+            m2 = jnp.where(w[0] > w[1], swap_qubits_ptm(m2), m2)
+            is_2q = g >= _FIRST_2Q
+            branch = jnp.where(is_2q, n + pairs[w[0], w[1]], w[0])
+            branch = jnp.where((g == 0) | ~active, len(branches) - 1, branch)
+            return jax.lax.switch(branch, branches, state, m1, m2), None
+
+        active = jnp.arange(circuit.capacity) < circuit.length
+        state, _ = jax.lax.scan(step, state, (circuit.gates, circuit.wires, circuit.slots, active))
+        return state
+
+    def measured(self, state: jnp.ndarray) -> jnp.ndarray:
+        """Apply the readout maps to a Pauli vector (identity when there is no readout error)."""
+        if self.has_readout:
+            for q in range(self.n_qubits):
+                state = _apply_1q(state, self.readout[q], q)
+        return state
+
+    def energy(self, circuit: Circuit, params: jnp.ndarray) -> jnp.ndarray:
+        """``Tr(H rho(params))`` as measured (readout included); a float64 scalar."""
+        r = self.measured(self.state(circuit, params)).reshape(-1)
+        return jnp.dot(self.coeffs, r[self.term_index])
+
+    def energies(self, circuit: Circuit, params: jnp.ndarray) -> jnp.ndarray:
+        """Energies for a batch of parameter sets ``(B, P) -> (B,)`` (one circuit, vmapped)."""
+        return jax.vmap(self.energy, in_axes=(None, 0))(circuit, params)
+
+
+@jax.jit
+def _energy(ev: Evaluator, circuit: Circuit, params):
+    return ev.energy(circuit, params)
+
+
+@jax.jit
+def _energies(ev: Evaluator, circuit: Circuit, params):
+    return ev.energies(circuit, params)
+
+
+@jax.jit
+def _state(ev: Evaluator, circuit: Circuit, params):
+    return ev.state(circuit, params)
+
+
+def _prepare(circuit, hamiltonian, noise, params, initial, batch=False):
+    if not isinstance(circuit, Circuit):
+        raise TypeError(f"circuit must be a crlqas_kit Circuit, got {type(circuit).__name__}")
+    if hamiltonian.n_qubits != circuit.n_qubits:
+        raise ValueError(
+            f"the circuit acts on {circuit.n_qubits} qubits but the Hamiltonian on {hamiltonian.n_qubits}"
+        )
+    ev = Evaluator.create(hamiltonian, noise, initial)
+    if params is None:
+        p = np.asarray(circuit.angles)
+        return ev, (np.broadcast_to(p, (1, p.size)) if batch else p)
+    if batch:
+        arr = np.asarray(params, dtype=np.float64)
+        if arr.ndim != 2:
+            raise ValueError(f"batched parameters must have shape (batch, {circuit.n_params}), got {arr.shape}")
+        rows = np.stack([check_params(row, circuit.n_params) for row in arr]) if len(arr) else arr[:, : circuit.n_params]
+        padded = np.zeros((arr.shape[0], circuit.capacity))
+        padded[:, : circuit.n_params] = rows
+        return ev, padded
+    padded = np.zeros(circuit.capacity)
+    padded[: circuit.n_params] = check_params(params, circuit.n_params)
+    return ev, padded
+
+
+@x64
+def expectation(
+    circuit: Circuit,
+    hamiltonian: PauliSum,
+    noise: NoiseModel | str | None = None,
+    params: Sequence[float] | None = None,
+    initial: str | None = None,
+) -> float:
+    """Exact (infinite-shot) noisy energy ``Tr(H rho)`` of ``circuit`` with angles ``params``.
+
+    Args:
+        circuit: the circuit; its stored angles are used when ``params`` is None.
+        hamiltonian: a :class:`PauliSum` on the same number of qubits.
+        noise: a :class:`NoiseModel`, a spec string such as ``"depolarizing"``, or None.
+        params: ``(n_params,)`` angles.
+        initial: initial computational basis state as a bitstring (default ``"0" * n``).
+    """
+    ev, p = _prepare(circuit, hamiltonian, noise, params, initial)
+    return float(_energy(ev, circuit, p))
+
+
+@x64
+def expectation_batch(
+    circuit: Circuit,
+    hamiltonian: PauliSum,
+    params: np.ndarray,
+    noise: NoiseModel | str | None = None,
+    initial: str | None = None,
+) -> np.ndarray:
+    """Energies for a batch of parameter sets, ``params`` of shape ``(B, n_params)`` -> ``(B,)``."""
+    ev, p = _prepare(circuit, hamiltonian, noise, params, initial, batch=True)
+    return np.asarray(_energies(ev, circuit, p))
+
+
+@x64
+def pauli_vector(
+    circuit: Circuit, noise: NoiseModel | str | None = None, params=None, initial: str | None = None
+) -> np.ndarray:
+    """Final state as the Pauli vector ``r_P = Tr(P rho)``, shape ``(4**n,)`` (no readout error)."""
+    dummy = PauliSum.from_list([("I" * circuit.n_qubits, 0.0)])
+    ev, p = _prepare(circuit, dummy, noise, params, initial)
+    return np.asarray(_state(ev, circuit, p)).reshape(-1)
+
+
+def density_matrix(
+    circuit: Circuit, noise: NoiseModel | str | None = None, params=None, initial: str | None = None
+) -> np.ndarray:
+    """Final density matrix ``rho = sum_P r_P P / 2**n`` (for teaching and tests; n <= 10)."""
+    n = circuit.n_qubits
+    if n > 10:
+        raise ValueError("density_matrix builds a dense 2^n x 2^n matrix; use pauli_vector for n > 10")
+    r = pauli_vector(circuit, noise, params, initial).reshape((4,) * n)
+    return pauli_vector_to_matrix(r)
+
+
+def pauli_vector_to_matrix(r: np.ndarray) -> np.ndarray:
+    """``rho = sum_P r_P P / 2**n`` from a Pauli vector of shape ``(4**n,)`` or ``(4,) * n``."""
+    r = np.asarray(r)
+    n = int(round(np.log(r.size) / np.log(4)))
+    out = r.reshape((4,) * n).astype(complex)
+    for _ in range(n):  # contract the leading Pauli axis, append its (row, col) pair at the end
+        out = np.einsum("p...,pab->...ab", out, PAULI_MATRICES)
+    order = [2 * q for q in range(n)] + [2 * q + 1 for q in range(n)]
+    return np.transpose(out, order).reshape(2**n, 2**n) / 2**n
