@@ -10,6 +10,7 @@ Conventions (see CONVENTIONS.md):
     so CNOT on wires (c, t) has control c and target t, for any c, t (adjacent or not, either order).
   * Pauli strings: letter i acts on qubit i. Pauli index per qubit I=0, X=1, Y=2, Z=3.
 """
+
 import itertools
 
 import numpy as np
@@ -70,15 +71,15 @@ def embed_operator(op, wires, n):
     wires = tuple(int(w) for w in wires)
     k = len(wires)
     op = np.asarray(op, dtype=complex)
-    if op.shape != (2 ** k, 2 ** k):
+    if op.shape != (2**k, 2**k):
         raise ValueError(f"operator shape {op.shape} does not match {k} wire(s)")
     if len(set(wires)) != k or any(w < 0 or w >= n for w in wires):
         raise ValueError(f"invalid wires {wires} for n={n}")
-    idx = np.arange(2 ** n)
+    idx = np.arange(2**n)
     sub = np.zeros_like(idx)
     for w in wires:
         sub = 2 * sub + ((idx >> (n - 1 - w)) & 1)
-    rest_mask = (2 ** n - 1) & ~sum(1 << (n - 1 - w) for w in wires)
+    rest_mask = (2**n - 1) & ~sum(1 << (n - 1 - w) for w in wires)
     rest = idx & rest_mask
     return op[sub[:, None], sub[None, :]] * (rest[:, None] == rest[None, :])
 
@@ -128,15 +129,16 @@ def kraus_depolarizing_2q(p):
 def kraus_amplitude_damping(g):
     """K0 = [[1,0],[0,sqrt(1-g)]], K1 = [[0,sqrt(g)],[0,0]];  0<=g<=1."""
     g = _check_prob("gamma", g)
-    return [np.array([[1, 0], [0, np.sqrt(1 - g)]], dtype=complex),
-            np.array([[0, np.sqrt(g)], [0, 0]], dtype=complex)]
+    return [np.array([[1, 0], [0, np.sqrt(1 - g)]], dtype=complex), np.array([[0, np.sqrt(g)], [0, 0]], dtype=complex)]
 
 
 def kraus_phase_damping(lam):
     """K0 = [[1,0],[0,sqrt(1-lam)]], K1 = [[0,0],[0,sqrt(lam)]] (Qiskit convention);  0<=lam<=1."""
     lam = _check_prob("lambda", lam)
-    return [np.array([[1, 0], [0, np.sqrt(1 - lam)]], dtype=complex),
-            np.array([[0, 0], [0, np.sqrt(lam)]], dtype=complex)]
+    return [
+        np.array([[1, 0], [0, np.sqrt(1 - lam)]], dtype=complex),
+        np.array([[0, 0], [0, np.sqrt(lam)]], dtype=complex),
+    ]
 
 
 def kraus_from_choi(choi, tol=1e-12):
@@ -171,10 +173,10 @@ def kraus_thermal_relaxation(t1, t2, time, excited_population=0.0):
     p0 = 1.0 - p1
     p_reset = 1.0 - np.exp(-time / t1)
     e2 = np.exp(-time / t2)
-    choi = np.array([[1 - p1 * p_reset, 0, 0, e2],
-                     [0, p1 * p_reset, 0, 0],
-                     [0, 0, p0 * p_reset, 0],
-                     [e2, 0, 0, 1 - p0 * p_reset]], dtype=complex)
+    choi = np.array(
+        [[1 - p1 * p_reset, 0, 0, e2], [0, p1 * p_reset, 0, 0], [0, 0, p0 * p_reset, 0], [e2, 0, 0, 1 - p0 * p_reset]],
+        dtype=complex,
+    )
     return kraus_from_choi(choi)
 
 
@@ -237,7 +239,7 @@ def readout_expectation(rho, terms, p10, p01):
     confusion = np.ones((1, 1))
     for q in range(n):
         confusion = np.kron(confusion, [[1 - p10[q], p01[q]], [p10[q], 1 - p01[q]]])
-    bits = (np.arange(2 ** n)[:, None] >> (n - 1 - np.arange(n))[None, :]) & 1  # bits[x, q]
+    bits = (np.arange(2**n)[:, None] >> (n - 1 - np.arange(n))[None, :]) & 1  # bits[x, q]
     total = 0.0
     for s, c in terms:
         if len(s) != n:
@@ -260,8 +262,7 @@ def readout_expectation(rho, terms, p10, p01):
 def pauli_vector(rho):
     """r_P = Tr(P rho) for all 4^n Pauli strings, index = sum_q idx(P_q) 4^(n-1-q), I=0,X=1,Y=2,Z=3."""
     n = int(round(np.log2(rho.shape[0])))
-    return np.array([np.trace(pauli_matrix("".join(s)) @ rho).real
-                     for s in itertools.product("IXYZ", repeat=n)])
+    return np.array([np.trace(pauli_matrix("".join(s)) @ rho).real for s in itertools.product("IXYZ", repeat=n)])
 
 
 def ptm_of_kraus(kraus_ops):
@@ -270,7 +271,7 @@ def ptm_of_kraus(kraus_ops):
     k = int(round(np.log2(d)))
     strings = ["".join(s) for s in itertools.product("IXYZ", repeat=k)]
     mats = [pauli_matrix(s) for s in strings]
-    R = np.zeros((4 ** k, 4 ** k))
+    R = np.zeros((4**k, 4**k))
     for j, Q in enumerate(mats):
         out = sum(K @ Q @ np.conj(K).T for K in kraus_ops)
         for i, P in enumerate(mats):

@@ -1,4 +1,5 @@
 """Tests of the independent density-matrix reference against analytic facts."""
+
 import itertools
 import os
 import sys
@@ -15,7 +16,7 @@ RNG = np.random.default_rng(1234)
 
 def random_state(n, rng=RNG):
     """Random full-rank density matrix."""
-    A = rng.normal(size=(2 ** n, 2 ** n)) + 1j * rng.normal(size=(2 ** n, 2 ** n))
+    A = rng.normal(size=(2**n, 2**n)) + 1j * rng.normal(size=(2**n, 2**n))
     rho = A @ A.conj().T
     return rho / np.trace(rho)
 
@@ -110,8 +111,7 @@ def test_embedding_matches_kron_and_swap():
 
 def test_apply_unitary_preserves_trace_and_hermiticity():
     rho = random_state(3)
-    out = ref.run(3, [("h", (2,)), ("cx", (2, 0)), ("ry", (1,), 0.3), ("cz", (0, 2)), ("sx", (1,)), ("s", (0,))],
-                  rho)
+    out = ref.run(3, [("h", (2,)), ("cx", (2, 0)), ("ry", (1,), 0.3), ("cz", (0, 2)), ("sx", (1,)), ("s", (0,))], rho)
     assert np.trace(out).real == pytest.approx(1)
     assert np.allclose(out, out.conj().T)
     assert np.allclose(np.linalg.eigvalsh(out), np.linalg.eigvalsh(rho))
@@ -120,10 +120,14 @@ def test_apply_unitary_preserves_trace_and_hermiticity():
 # ----------------------------------------------------------------------------- channels
 def random_channels(rng):
     t1 = rng.uniform(1e-5, 2e-4)
-    return [ref.kraus_depolarizing_1q(rng.uniform()), ref.kraus_depolarizing_2q(rng.uniform()),
-            ref.kraus_amplitude_damping(rng.uniform()), ref.kraus_phase_damping(rng.uniform()),
-            ref.kraus_thermal_relaxation(t1, rng.uniform(0.05, 2.0) * t1, rng.uniform(0, 3e-4), rng.uniform()),
-            ref.kraus_thermal_relaxation(t1, 2 * t1, rng.uniform(0, 3e-4))]
+    return [
+        ref.kraus_depolarizing_1q(rng.uniform()),
+        ref.kraus_depolarizing_2q(rng.uniform()),
+        ref.kraus_amplitude_damping(rng.uniform()),
+        ref.kraus_phase_damping(rng.uniform()),
+        ref.kraus_thermal_relaxation(t1, rng.uniform(0.05, 2.0) * t1, rng.uniform(0, 3e-4), rng.uniform()),
+        ref.kraus_thermal_relaxation(t1, 2 * t1, rng.uniform(0, 3e-4)),
+    ]
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -141,8 +145,9 @@ def test_depolarizing():
     assert np.allclose(ref.ptm_of_kraus(ref.kraus_depolarizing_1q(p)), np.diag([1, 1 - p, 1 - p, 1 - p]))
     rho2 = random_state(2)
     assert np.allclose(ref.apply_kraus(rho2, ref.kraus_depolarizing_2q(1.0), (0, 1), 2), np.eye(4) / 4)
-    assert np.allclose(ref.apply_kraus(rho2, ref.kraus_depolarizing_2q(p), (1, 0), 2),
-                       (1 - p) * rho2 + p * np.eye(4) / 4)
+    assert np.allclose(
+        ref.apply_kraus(rho2, ref.kraus_depolarizing_2q(p), (1, 0), 2), (1 - p) * rho2 + p * np.eye(4) / 4
+    )
     assert np.allclose(ref.ptm_of_kraus(ref.kraus_depolarizing_2q(p)), np.diag([1] + [1 - p] * 15))
     # on a pair of a 3-qubit register: (1-p) rho + p * I/4 (x) Tr_{0,2}(rho)
     rho3 = random_state(3)
@@ -153,11 +158,14 @@ def test_depolarizing():
 
 def test_amplitude_and_phase_damping_ptm():
     g = 0.37
-    assert np.allclose(ref.ptm_of_kraus(ref.kraus_amplitude_damping(g)),
-                       [[1, 0, 0, 0], [0, np.sqrt(1 - g), 0, 0], [0, 0, np.sqrt(1 - g), 0], [g, 0, 0, 1 - g]])
+    assert np.allclose(
+        ref.ptm_of_kraus(ref.kraus_amplitude_damping(g)),
+        [[1, 0, 0, 0], [0, np.sqrt(1 - g), 0, 0], [0, 0, np.sqrt(1 - g), 0], [g, 0, 0, 1 - g]],
+    )
     lam = 0.21
-    assert np.allclose(ref.ptm_of_kraus(ref.kraus_phase_damping(lam)),
-                       np.diag([1, np.sqrt(1 - lam), np.sqrt(1 - lam), 1]))
+    assert np.allclose(
+        ref.ptm_of_kraus(ref.kraus_phase_damping(lam)), np.diag([1, np.sqrt(1 - lam), np.sqrt(1 - lam), 1])
+    )
     rho = ref.apply_kraus(ref.basis_state("1"), ref.kraus_amplitude_damping(g), (0,), 1)
     assert np.allclose(rho, np.diag([g, 1 - g]))
 
@@ -191,21 +199,29 @@ def test_thermal_relaxation_excited_population():
 
 
 def test_invalid_parameters():
-    bad = [lambda: ref.kraus_depolarizing_1q(-0.1), lambda: ref.kraus_depolarizing_1q(1.2),
-           lambda: ref.kraus_depolarizing_1q(np.nan), lambda: ref.kraus_depolarizing_2q(1.01),
-           lambda: ref.kraus_amplitude_damping(-1e-3), lambda: ref.kraus_amplitude_damping(1.5),
-           lambda: ref.kraus_phase_damping(2.0), lambda: ref.kraus_phase_damping(-0.5),
-           lambda: ref.kraus_thermal_relaxation(10e-6, 21e-6, 1e-6),
-           lambda: ref.kraus_thermal_relaxation(0.0, 1e-6, 1e-6),
-           lambda: ref.kraus_thermal_relaxation(1e-5, -1e-6, 1e-6),
-           lambda: ref.kraus_thermal_relaxation(1e-5, 1e-5, -1e-6),
-           lambda: ref.kraus_thermal_relaxation(1e-5, 1e-5, 1e-6, 1.5),
-           lambda: ref.apply_unitary(ref.zero_state(2), ref.CNOT, (1, 1), 2),
-           lambda: ref.apply_unitary(ref.zero_state(2), ref.X, (2,), 2),
-           lambda: ref.apply_unitary(ref.zero_state(2), ref.CNOT, (0,), 2),
-           lambda: ref.run(2, [("foo", (0,))]), lambda: ref.run(1, [("rx", (0,))]),
-           lambda: ref.basis_state("012"), lambda: ref.pauli_matrix("XA"),
-           lambda: ref.readout_expectation(ref.zero_state(1), [("Z", 1)], 1.5, 0.0)]
+    bad = [
+        lambda: ref.kraus_depolarizing_1q(-0.1),
+        lambda: ref.kraus_depolarizing_1q(1.2),
+        lambda: ref.kraus_depolarizing_1q(np.nan),
+        lambda: ref.kraus_depolarizing_2q(1.01),
+        lambda: ref.kraus_amplitude_damping(-1e-3),
+        lambda: ref.kraus_amplitude_damping(1.5),
+        lambda: ref.kraus_phase_damping(2.0),
+        lambda: ref.kraus_phase_damping(-0.5),
+        lambda: ref.kraus_thermal_relaxation(10e-6, 21e-6, 1e-6),
+        lambda: ref.kraus_thermal_relaxation(0.0, 1e-6, 1e-6),
+        lambda: ref.kraus_thermal_relaxation(1e-5, -1e-6, 1e-6),
+        lambda: ref.kraus_thermal_relaxation(1e-5, 1e-5, -1e-6),
+        lambda: ref.kraus_thermal_relaxation(1e-5, 1e-5, 1e-6, 1.5),
+        lambda: ref.apply_unitary(ref.zero_state(2), ref.CNOT, (1, 1), 2),
+        lambda: ref.apply_unitary(ref.zero_state(2), ref.X, (2,), 2),
+        lambda: ref.apply_unitary(ref.zero_state(2), ref.CNOT, (0,), 2),
+        lambda: ref.run(2, [("foo", (0,))]),
+        lambda: ref.run(1, [("rx", (0,))]),
+        lambda: ref.basis_state("012"),
+        lambda: ref.pauli_matrix("XA"),
+        lambda: ref.readout_expectation(ref.zero_state(1), [("Z", 1)], 1.5, 0.0),
+    ]
     for f in bad:
         with pytest.raises(ValueError):
             f()
@@ -229,14 +245,20 @@ def test_pauli_vector_and_reconstruction():
     strings = ["".join(s) for s in itertools.product("IXYZ", repeat=2)]
     assert strings[6] == "XY"
     assert v[6] == pytest.approx(ref.expectation(rho, [("XY", 1)]))
-    assert np.allclose(sum(c * ref.pauli_matrix(s) for s, c in zip(strings, v)) / 4, rho)
+    assert np.allclose(sum(c * ref.pauli_matrix(s) for s, c in zip(strings, v, strict=True)) / 4, rho)
 
 
 def test_ptm_consistent_with_pauli_vector():
     rho = random_state(2)
     ops = ref.kraus_depolarizing_2q(0.1)
-    ops = compose(ops, [np.kron(ref.kraus_amplitude_damping(0.3)[i], ref.kraus_phase_damping(0.2)[j])
-                        for i in range(2) for j in range(2)])
+    ops = compose(
+        ops,
+        [
+            np.kron(ref.kraus_amplitude_damping(0.3)[i], ref.kraus_phase_damping(0.2)[j])
+            for i in range(2)
+            for j in range(2)
+        ],
+    )
     R = ref.ptm_of_kraus(ops)
     assert np.allclose(R @ ref.pauli_vector(rho), ref.pauli_vector(ref.apply_kraus(rho, ops, (0, 1), 2)))
     U = ref.CNOT
@@ -246,8 +268,9 @@ def test_ptm_consistent_with_pauli_vector():
 def test_expectation_and_pauli_matrix():
     assert np.allclose(ref.pauli_matrix("XZ"), np.kron(ref.X, ref.Z))
     rho = ref.basis_state("10")
-    assert ref.expectation(rho, [("II", -0.5), ("ZI", 0.3), ("IZ", 0.7), ("ZZ", 2.0)]) == \
-        pytest.approx(-0.5 - 0.3 + 0.7 - 2.0)
+    assert ref.expectation(rho, [("II", -0.5), ("ZI", 0.3), ("IZ", 0.7), ("ZZ", 2.0)]) == pytest.approx(
+        -0.5 - 0.3 + 0.7 - 2.0
+    )
     assert isinstance(ref.expectation(rho, [["ZZ", 1.0]]), float)
 
 
@@ -265,8 +288,9 @@ def test_readout_basic_flips():
     assert ref.readout_expectation(plus, [("X", 1)], [p10], [p01]) == pytest.approx(1 - 2 * p10)
     y_plus = ref.run(1, [("rx", (0,), -np.pi / 2)])  # <Y> = +1
     assert ref.readout_expectation(y_plus, [("Y", 1)], [p10], [p01]) == pytest.approx(1 - 2 * p10)
-    assert ref.readout_expectation(ref.zero_state(2), [("ZZ", 1), ("II", 0.5)], [0.1, 0.2], [0.0, 0.0]) == \
-        pytest.approx(0.8 * 0.6 + 0.5)
+    assert ref.readout_expectation(
+        ref.zero_state(2), [("ZZ", 1), ("II", 0.5)], [0.1, 0.2], [0.0, 0.0]
+    ) == pytest.approx(0.8 * 0.6 + 0.5)
     # qubits outside the term's support do not matter
     assert ref.readout_expectation(ref.zero_state(2), [("ZI", 1)], [0.1, 0.4], [0.3, 0.3]) == pytest.approx(0.8)
 
@@ -282,7 +306,7 @@ def test_readout_matches_analytic_formula_random_state():
         want = 0.0
         for mask in itertools.product([0, 1], repeat=len(support)):
             sub, w = list("I" * n), 1.0
-            for q, keep in zip(support, mask):
+            for q, keep in zip(support, mask, strict=True):
                 if keep:
                     sub[q] = s[q]
                     w *= 1 - p10[q] - p01[q]

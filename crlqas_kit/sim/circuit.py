@@ -203,7 +203,9 @@ class Circuit:
         """The gate list ``[(name, wires, angle_or_None), ...]``."""
         angles = np.asarray(self.angles) if params is None else np.asarray(params, dtype=float)
         out = []
-        for g, w, s in zip(*(np.asarray(a)[: self.num_gates] for a in (self.gates, self.wires, self.slots)), strict=True):
+        for g, w, s in zip(
+            *(np.asarray(a)[: self.num_gates] for a in (self.gates, self.wires, self.slots)), strict=True
+        ):
             name = GATE_NAMES[int(g)]
             wires = (int(w[0]), int(w[1])) if GATES[name][1] == 2 else (int(w[0]),)
             out.append((name, wires, float(angles[s]) if s >= 0 else None))
@@ -247,5 +249,7 @@ def check_params(params, n_params: int) -> np.ndarray:
     if arr.ndim != 1 or arr.shape[0] < n_params:
         raise ValueError(f"expected {n_params} circuit parameters, got an array of shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"circuit parameters must be finite; got NaN/inf at positions {np.flatnonzero(~np.isfinite(arr)).tolist()}")
+        raise ValueError(
+            f"circuit parameters must be finite; got NaN/inf at positions {np.flatnonzero(~np.isfinite(arr)).tolist()}"
+        )
     return arr[:n_params]

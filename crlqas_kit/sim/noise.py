@@ -255,7 +255,10 @@ def _depolarizing(p1: float = 1e-3) -> NoiseModel:
 
 def _depolarizing_cnot(p1: float = 1e-3, p2: float = 5e-3) -> NoiseModel:
     return NoiseModel(
-        rotation=depolarizing_1q(p1), two_qubit=depolarizing_pair(p2), name="depolarizing-cnot", metadata={"p1": p1, "p2": p2}
+        rotation=depolarizing_1q(p1),
+        two_qubit=depolarizing_pair(p2),
+        name="depolarizing-cnot",
+        metadata={"p1": p1, "p2": p2},
     )
 
 
@@ -269,12 +272,16 @@ def _depolarizing_2q(p1: float = 1e-3, p2: float = 1e-2) -> NoiseModel:
 def _thermal(t1: float = 100e-6, t2: float = 100e-6, t1q: float = 35e-9, t2q: float = 300e-9) -> NoiseModel:
     one = thermal_relaxation(t1, t2, t1q)
     two = np.kron(thermal_relaxation(t1, t2, t2q), thermal_relaxation(t1, t2, t2q))
-    return NoiseModel(rotation=one, fixed_1q=one, two_qubit=two, name="thermal", metadata=dict(t1=t1, t2=t2, t1q=t1q, t2q=t2q))
+    return NoiseModel(
+        rotation=one, fixed_1q=one, two_qubit=two, name="thermal", metadata=dict(t1=t1, t2=t2, t1q=t1q, t2q=t2q)
+    )
 
 
 def _amplitude_damping(gamma: float = 1e-3) -> NoiseModel:
     a = amplitude_damping(gamma)
-    return NoiseModel(rotation=a, fixed_1q=a, two_qubit=np.kron(a, a), name="amplitude-damping", metadata={"gamma": gamma})
+    return NoiseModel(
+        rotation=a, fixed_1q=a, two_qubit=np.kron(a, a), name="amplitude-damping", metadata={"gamma": gamma}
+    )
 
 
 def _phase_damping(lam: float = 1e-3) -> NoiseModel:

@@ -183,7 +183,10 @@ class PauliSum:
             raise type(err)(f"{path}: {err}") from None
 
     def to_json(self) -> dict:
-        return {"n_qubits": self.n_qubits, "terms": [[p, float(c)] for p, c in zip(self.paulis, self.coeffs, strict=True)]}
+        return {
+            "n_qubits": self.n_qubits,
+            "terms": [[p, float(c)] for p, c in zip(self.paulis, self.coeffs, strict=True)],
+        }
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n")

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""One-command setup and tasks for crlqas_kit (stdlib only: needs nothing but Python 3.11+ and pip).
+
+Usage:
+    python3 tasks.py demo [ARGS...]     # .venv + `pip install -e .`, then `crlqas demo --out runs/demo ARGS`
+    python3 tasks.py test [ARGS...]     # .venv + `pip install -e ".[test,compare]"`, ruff, then pytest ARGS
+    python3 tasks.py setup [EXTRAS]     # only create/refresh .venv (EXTRAS like "test,compare")
+
+Options (before the task name):
+    --dry-run     print what would run, run nothing
+    --reinstall   ignore the install stamp and reinstall
+
+The install is skipped when .venv/.crlqas-install-stamp already records the sha256 of
+pyproject.toml + the requested extras (or a superset of them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PYPROJECT = ROOT / "pyproject.toml"
+STAMP = VENV / ".crlqas-install-stamp"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+EXE = ".exe" if os.name == "nt" else ""
+VENV_PY = BIN / f"python{EXE}"
+
+TEST_EXTRAS = ("test", "compare")
+LINT_PATHS = ("crlqas_kit", "tests")
+DEMO_OUT = "runs/demo"
+
+DRY_RUN = False
+
+
+def say(msg: str) -> None:
+    print(f"[tasks] {msg}", flush=True)
+
+
+def run(cmd: list[str], *, check: bool = True) -> int:
+    """Print and run a command from the repo root; return its exit code."""
+    say("$ " + " ".join(shlex.quote(str(c)) for c in cmd))
+    if DRY_RUN:
+        return 0
+    try:
+        rc = subprocess.call([str(c) for c in cmd], cwd=ROOT)
+    except FileNotFoundError as exc:
+        say(f"cannot run {cmd[0]}: {exc}")
+        rc = 127
+    except KeyboardInterrupt:
+        rc = 130
+    if check and rc != 0:
+        say(f"command failed with exit code {rc}")
+        sys.exit(rc)
+    return rc
+
+
+def _extras_key(extras: tuple[str, ...]) -> str:
+    return ",".join(sorted(set(extras)))
+
+
+def _stamp_hash(pyproject_bytes: bytes, extras: tuple[str, ...]) -> str:
+    h = hashlib.sha256()
+    h.update(pyproject_bytes)
+    h.update(b"\0extras=" + _extras_key(extras).encode())
+    return h.hexdigest()
+
+
+def _stamp_lines(pyproject_bytes: bytes) -> list[tuple[str, tuple[str, ...]]]:
+    """Stamp entries ("<sha256> <extras>") that are still valid for the current pyproject.toml."""
+    if not STAMP.exists():
+        return []
+    valid = []
+    for line in STAMP.read_text().splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        digest = parts[0]
+        extras = tuple(e for e in (parts[1] if len(parts) > 1 else "").split(",") if e)
+        if digest == _stamp_hash(pyproject_bytes, extras):
+            valid.append((digest, extras))
+    return valid
+
+
+def _venv_python_works() -> bool:
+    if not VENV_PY.exists():
+        return False
+    try:
+        out = subprocess.run(
+            [str(VENV_PY), "-c", "import sys; print(sys.version_info[:2] >= (3, 11))"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and out.stdout.strip() == "True"
+
+
+def ensure_venv(extras: tuple[str, ...] = (), *, reinstall: bool = False) -> None:
+    """Create .venv if needed and install the package (editable) with `extras`, unless stamped."""
+    if not PYPROJECT.exists():
+        say(f"no pyproject.toml in {ROOT}")
+        sys.exit(2)
+    if not _venv_python_works():
+        if VENV.exists():
+            say(f"{VENV_PY} is missing or broken (or older than Python 3.11): recreating .venv")
+            run([sys.executable, "-m", "venv", "--clear", VENV])
+        else:
+            say("creating .venv")
+            run([sys.executable, "-m", "venv", VENV])
+    else:
+        say(f"using existing {VENV.relative_to(ROOT)}")
+
+    pyproject_bytes = PYPROJECT.read_bytes()
+    wanted = set(extras)
+    valid = [] if reinstall else _stamp_lines(pyproject_bytes)
+    if any(wanted <= set(have) for _, have in valid):
+        say(f"install is up to date (stamp matches pyproject.toml + extras [{_extras_key(extras)}])")
+        return
+
+    spec = f".[{','.join(dict.fromkeys(extras))}]" if extras else "."
+    t0 = time.monotonic()
+    run([VENV_PY, "-m", "pip", "install", "--upgrade", "pip"])
+    run([VENV_PY, "-m", "pip", "install", "-e", spec])
+    say(f"install took {time.monotonic() - t0:.0f} s")
+    if DRY_RUN:
+        return
+    entries = {d: e for d, e in valid}
+    entries[_stamp_hash(pyproject_bytes, extras)] = tuple(sorted(wanted))
+    STAMP.write_text("".join(f"{d} {','.join(e)}\n" for d, e in entries.items()))
+
+
+def task_demo(args: list[str], reinstall: bool) -> int:
+    ensure_venv((), reinstall=reinstall)
+    return run([BIN / f"crlqas{EXE}", "demo", "--out", DEMO_OUT, *args], check=False)
+
+
+def task_test(args: list[str], reinstall: bool) -> int:
+    ensure_venv(TEST_EXTRAS, reinstall=reinstall)
+    lint_paths = [p for p in LINT_PATHS if (ROOT / p).exists()]
+    missing = sorted(set(LINT_PATHS) - set(lint_paths))
+    if missing:
+        say(f"warning: not linting missing path(s): {', '.join(missing)}")
+    lint_rc = 0
+    if lint_paths:
+        lint_rc = run([VENV_PY, "-m", "ruff", "check", *lint_paths], check=False)
+        if lint_rc != 0:
+            say(f"ruff failed (exit {lint_rc}); running pytest anyway, the task will still fail")
+    rc = run([VENV_PY, "-m", "pytest", "-q", *args], check=False)
+    if rc == 5:
+        say("pytest collected NO tests (exit 5): treating as failure, 'ran no test' must never pass")
+        return 1
+    if rc != 0:
+        say(f"pytest failed (exit {rc})")
+        return rc
+    if lint_rc != 0:
+        say(f"tests passed but ruff failed (exit {lint_rc}): fix with `.venv/bin/python -m ruff check --fix`")
+        return lint_rc
+    return 0
+
+
+def task_setup(args: list[str], reinstall: bool) -> int:
+    extras = tuple(e for a in args for e in a.split(",") if e)
+    ensure_venv(extras, reinstall=reinstall)
+    return 0
+
+
+TASKS = {"demo": task_demo, "test": task_test, "setup": task_setup}
+
+
+def main(argv: list[str]) -> int:
+    global DRY_RUN
+    if sys.version_info < (3, 11):  # noqa: UP036 - tasks.py may be started by an older python3
+        say(f"Python >= 3.11 is required, this is {sys.version.split()[0]} ({sys.executable})")
+        return 2
+    reinstall = False
+    while argv and argv[0].startswith("-"):
+        opt = argv.pop(0)
+        if opt == "--dry-run":
+            DRY_RUN = True
+        elif opt == "--reinstall":
+            reinstall = True
+        elif opt in ("-h", "--help"):
+            print(__doc__)
+            return 0
+        else:
+            say(f"unknown option {opt!r}")
+            print(__doc__)
+            return 2
+    if not argv or argv[0] not in TASKS:
+        print(__doc__)
+        return 0 if not argv or argv[0] == "help" else 2
+    name, rest = argv[0], argv[1:]
+    return TASKS[name](rest, reinstall)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,16 @@
+"""Shared pytest setup. Deliberately minimal: nothing global is switched on here."""
+
+from __future__ import annotations
+
+import os
+
+# Must happen before anything imports jax: tests always run on the CPU backend.
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def fast_mode() -> bool:
+    """True under CI (CI=true): tests should use their smallest sizes / fewest steps."""
+    return os.environ.get("CI", "").strip().lower() == "true"
