@@ -1,0 +1,61 @@
+"""The noisy PTM simulator: Pauli sums, PTMs and channels, noise models, circuits, QASM."""
+
+from .circuit import GATES, Circuit
+from .devices import coupling_map, device_model, list_devices, load_device, uniform_device_model
+from .noise import (
+    NoiseModel,
+    amplitude_damping,
+    depolarizing_1q,
+    depolarizing_2q,
+    depolarizing_pair,
+    parse_noise,
+    phase_damping,
+    preset,
+    readout_map,
+    thermal_relaxation,
+)
+from .paulis import PauliSum, pauli_index, pauli_matrix, pauli_string
+from .ptm import is_cptp, is_trace_preserving, is_unital, ptm_from_kraus, ptm_from_unitary, rotation_ptm
+from .qasm import from_qasm, load_qasm, save_qasm, to_qasm
+from .shots import sample_energy
+from .simulator import Evaluator, density_matrix, expectation, expectation_batch, pauli_vector
+
+__all__ = [
+    "GATES",
+    "Circuit",
+    "Evaluator",
+    "NoiseModel",
+    "PauliSum",
+    "amplitude_damping",
+    "coupling_map",
+    "density_matrix",
+    "depolarizing_1q",
+    "depolarizing_2q",
+    "depolarizing_pair",
+    "device_model",
+    "expectation",
+    "expectation_batch",
+    "from_qasm",
+    "is_cptp",
+    "is_trace_preserving",
+    "is_unital",
+    "list_devices",
+    "load_device",
+    "load_qasm",
+    "parse_noise",
+    "pauli_index",
+    "pauli_matrix",
+    "pauli_string",
+    "pauli_vector",
+    "phase_damping",
+    "preset",
+    "ptm_from_kraus",
+    "ptm_from_unitary",
+    "readout_map",
+    "rotation_ptm",
+    "sample_energy",
+    "save_qasm",
+    "thermal_relaxation",
+    "to_qasm",
+    "uniform_device_model",
+]

@@ -15,6 +15,7 @@ depolarizing gate corresponds to ``p = r d / (d - 1)`` (``2r`` for one qubit, ``
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -337,9 +338,16 @@ def parse_noise(spec: str | NoiseModel | None, n_qubits: int | None = None) -> N
         return spec
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"noise spec must be a non-empty string such as 'depolarizing', got {spec!r}")
+    from . import devices  # noqa: F401  (registers the device models on first use)
+
     model: NoiseModel | None = None
     for part in spec.split("+"):
-        name, _, arg_text = part.strip().partition(":")
+        m = re.match(r"^\s*([A-Za-z0-9_.-]+)\s*(?:\[([0-9,\s]*)\])?\s*(?::(.*))?$", part)
+        if not m:
+            raise ValueError(
+                f"cannot parse noise spec part {part.strip()!r} in {spec!r} (expected name[:key=value,...])"
+            )
+        name, qubit_text, arg_text = m.group(1), m.group(2), m.group(3) or ""
         params: dict[str, float] = {}
         for item in filter(None, (a.strip() for a in arg_text.split(","))):
             key, eq, value = item.partition("=")
@@ -349,10 +357,20 @@ def parse_noise(spec: str | NoiseModel | None, n_qubits: int | None = None) -> N
                 raise ValueError(f"noise spec {spec!r}: expected key=number, got {item!r}") from None
             if not eq:
                 raise ValueError(f"noise spec {spec!r}: expected key=number, got {item!r}")
+        if qubit_text is not None and name not in DEVICE_MODELS:
+            raise ValueError(f"noise spec {spec!r}: a qubit list [..] is only allowed after a device name")
         if name in DEVICE_MODELS:
             if n_qubits is None:
                 raise ValueError(f"device noise model {name!r} needs the number of qubits")
-            part_model = DEVICE_MODELS[name](n_qubits, **params)
+            if qubit_text is not None:
+                qubits = [int(q) for q in qubit_text.split(",") if q.strip()]
+                if len(qubits) != n_qubits:
+                    raise ValueError(f"noise spec {spec!r} names {len(qubits)} physical qubits for {n_qubits} qubits")
+                params["qubits"] = qubits  # type: ignore[assignment]
+            try:
+                part_model = DEVICE_MODELS[name](n_qubits, **params)
+            except TypeError:
+                raise ValueError(f"device noise model {name!r} takes no parameters {sorted(params)}") from None
         elif name in PRESETS:
             part_model = preset(name, **params)
         else:
