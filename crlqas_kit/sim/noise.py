@@ -176,6 +176,10 @@ class NoiseModel:
                 arr.setflags(write=False)
                 object.__setattr__(self, attr, arr)
         if self.readout is not None:
+            if self.readout.ndim not in (1, 2) or self.readout.shape[-1] != 2:
+                raise ValueError(
+                    f"NoiseModel.readout must be (p10, p01) or an (n, 2) array, got shape {self.readout.shape}"
+                )
             r = self.readout.reshape(-1, 2)
             for p10, p01 in r:
                 readout_map(p10, p01)  # validates

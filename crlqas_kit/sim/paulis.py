@@ -142,6 +142,10 @@ class PauliSum:
             if not isinstance(term, list | tuple) or len(term) != 2:
                 raise ValueError(f"each term must be a (pauli_string, coefficient) pair, got {term!r}")
             items.append((term[0], term[1]))
+        if n_qubits is not None and (
+            isinstance(n_qubits, bool) or not isinstance(n_qubits, numbers.Integral) or n_qubits < 1
+        ):
+            raise ValueError(f"n_qubits must be a positive integer, got {n_qubits!r}")
         if n_qubits is None:
             if not items:
                 raise ValueError("an empty term list needs n_qubits")

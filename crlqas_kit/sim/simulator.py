@@ -182,10 +182,13 @@ class Evaluator:
                 state = _apply_1q(state, self.readout[q], q)
         return state
 
+    def expectations(self, circuit: Circuit, params: jnp.ndarray) -> jnp.ndarray:
+        """Measured ``<P_k>`` of every Hamiltonian term (readout included), shape ``(K,)``."""
+        return self.measured(self.state(circuit, params)).reshape(-1)[self.term_index]
+
     def energy(self, circuit: Circuit, params: jnp.ndarray) -> jnp.ndarray:
         """``Tr(H rho(params))`` as measured (readout included); a float64 scalar."""
-        r = self.measured(self.state(circuit, params)).reshape(-1)
-        return jnp.dot(self.coeffs, r[self.term_index])
+        return jnp.dot(self.coeffs, self.expectations(circuit, params))
 
     def energies(self, circuit: Circuit, params: jnp.ndarray) -> jnp.ndarray:
         """Energies for a batch of parameter sets ``(B, P) -> (B,)`` (one circuit).
@@ -215,6 +218,8 @@ def _state(ev: Evaluator, circuit: Circuit, params):
 def _prepare(circuit, hamiltonian, noise, params, initial, batch=False):
     if not isinstance(circuit, Circuit):
         raise TypeError(f"circuit must be a crlqas_kit Circuit, got {type(circuit).__name__}")
+    if not isinstance(hamiltonian, PauliSum):
+        raise TypeError(f"hamiltonian must be a PauliSum, got {type(hamiltonian).__name__}")
     if hamiltonian.n_qubits != circuit.n_qubits:
         raise ValueError(f"the circuit acts on {circuit.n_qubits} qubits but the Hamiltonian on {hamiltonian.n_qubits}")
     ev = Evaluator.create(hamiltonian, noise, initial)
