@@ -1,0 +1,93 @@
+"""The feedback-driven "moving threshold" curriculum (spec section 6) as a pure ``(init, update)`` pair.
+
+State: threshold ``xi``, lowest energy seen ``E_best``, successes since the last shrink, shrinks
+since the last greedy reset, episodes. At each training episode's end:
+
+* on success: ``successes += 1``; when ``successes >= N_s`` and ``shrinks < K``:
+  ``xi -= delta / K``, ``successes = 0``, ``shrinks += 1``;
+* every ``T`` episodes (the "greedy" reset): ``xi = |E_min - E_best| + delta``, counters reset.
+
+``xi`` stays positive: ``xi0 > delta`` is required, so ``K`` shrinks of ``delta/K`` never reach 0
+before the next greedy reset (after which ``xi >= delta``). Evaluation episodes must not update
+the curriculum: :func:`update` with ``evaluation=True`` returns the state unchanged.
+
+``xi0``: the published values are distances from a "fake" minimum; with the exact ``E0`` as
+``E_min`` the kit derives ``xi0`` from the problem -- by default the error of the circuit an
+episode starts from (the empty circuit), so every first improvement counts as success and the
+threshold then tightens (see :func:`crlqas_kit.rl.env.make_params`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import jax.numpy as jnp
+
+
+@dataclasses.dataclass(frozen=True)
+class CurriculumConfig:
+    """``delta`` shift, ``greedy_period`` T (episodes), ``n_successes`` N_s, ``n_shrinks`` K."""
+
+    delta: float = 5e-4
+    greedy_period: int = 500
+    n_successes: int = 25
+    n_shrinks: int = 10
+
+    def __post_init__(self) -> None:
+        if not self.delta > 0:
+            raise ValueError(f"curriculum delta must be > 0, got {self.delta}")
+        for name in ("greedy_period", "n_successes", "n_shrinks"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"curriculum {name} must be a positive integer, got {value!r}")
+
+    @classmethod
+    def published(cls, n_qubits: int) -> CurriculumConfig:
+        """delta=5e-4, T=500, N_s=25 for 2-4 qubits; delta=1e-3, T=2000, N_s=50 for 6-8 qubits."""
+        if n_qubits <= 4:
+            return cls(5e-4, 500, 25, 10)
+        return cls(1e-3, 2000, 50, 10)
+
+
+class CurriculumState(NamedTuple):
+    threshold: jnp.ndarray
+    best_energy: jnp.ndarray
+    successes: jnp.ndarray
+    shrinks: jnp.ndarray
+    episodes: jnp.ndarray
+
+
+def init(config: CurriculumConfig, threshold0: float, e_min: float) -> CurriculumState:
+    """Start with ``xi = threshold0`` (must exceed ``delta`` so it stays positive)."""
+    if not float(threshold0) > config.delta:
+        raise ValueError(
+            f"initial curriculum threshold {threshold0} must exceed delta={config.delta} so that it stays positive"
+        )
+    return CurriculumState(
+        threshold=jnp.asarray(float(threshold0)),
+        best_energy=jnp.asarray(jnp.inf),
+        successes=jnp.asarray(0),
+        shrinks=jnp.asarray(0),
+        episodes=jnp.asarray(0),
+    )
+
+
+def update(
+    config: CurriculumConfig, state: CurriculumState, success, episode_best_energy, e_min, evaluation: bool = False
+) -> CurriculumState:
+    """The state after one finished episode (pure, jittable; ``evaluation`` is static)."""
+    if evaluation:
+        return state
+    episodes = state.episodes + 1
+    best = jnp.minimum(state.best_energy, episode_best_energy)
+    successes = state.successes + jnp.asarray(success, jnp.int32)
+    shrink = (successes >= config.n_successes) & (state.shrinks < config.n_shrinks)
+    threshold = jnp.where(shrink, state.threshold - config.delta / config.n_shrinks, state.threshold)
+    successes = jnp.where(shrink, 0, successes)
+    shrinks = jnp.where(shrink, state.shrinks + 1, state.shrinks)
+    greedy = episodes % config.greedy_period == 0
+    threshold = jnp.where(greedy & jnp.isfinite(best), jnp.abs(e_min - best) + config.delta, threshold)
+    successes = jnp.where(greedy, 0, successes)
+    shrinks = jnp.where(greedy, 0, shrinks)
+    return CurriculumState(threshold, best, successes, shrinks, episodes)

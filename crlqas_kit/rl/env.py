@@ -1,0 +1,356 @@
+"""The QAS environment as pure functions (gymnax-shaped), spec sections 2-5.
+
+``reset(key, params, threshold=None) -> (obs, state)`` and
+``step(key, state, action, params) -> (obs, state, reward, terminated, truncated, info)``
+are pure and jittable; :func:`reset_jit`, :func:`step_jit` are their compiled forms (one compile
+per problem shape). ``jax.vmap`` over keys/states/actions runs a batch of environments.
+
+A step (1) appends the gate, (2) re-optimises ALL angles of the NEW circuit with the inner
+optimiser (warm start; the new angle starts at 0 or small random), (3) evaluates the energy of
+the new circuit (a fresh, possibly finite-shot, evaluation), (4) computes the reward and
+(5) decides termination. Reward (``E_min`` = the curriculum's reference minimum):
+
+* ``+success_reward`` when ``|E_t - E_min| < threshold`` (terminated);
+* ``failure_reward`` when the last allowed step ``L`` is reached without success (terminated);
+* otherwise ``clip((E_{t-1} - E_t) / |E_{t-1} - E_min|, -1, 1)``.
+
+Random halting: at reset ``h ~ NegativeBinomial(r, p)`` (failures before ``r`` successes,
+mean ``r (1-p)/p``) clipped to ``[h_min, L]``; the episode is cut after ``h`` gates. The cut is
+``terminated`` when ``halt_terminal`` (the published choice, default) and ``truncated`` otherwise.
+Passing an illegal action (see :func:`action_mask`) appends nothing and ends the episode with
+``failure_reward`` and ``info["illegal"] = True``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._x64 import x64
+from ..optim import spsa as _spsa
+from ..optim.vqe import energy_objective, param_mask
+from ..problems import Problem
+from ..sim.circuit import Circuit
+from ..sim.noise import NoiseModel
+from ..sim.shots import check_shots
+from ..sim.simulator import Evaluator
+from . import actions as A
+
+#: Default layer capacity / maximum steps per episode by qubit count (spec section 3).
+DEFAULT_MAX_STEPS = {2: 40, 3: 40, 4: 40, 5: 70, 6: 70, 7: 250, 8: 250}
+
+
+def _static(default=dataclasses.MISSING, **kw):
+    return dataclasses.field(default=default, metadata=dict(static=True), **kw)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class EnvParams:
+    """Environment configuration (build with :func:`make_params`). Array fields are pytree leaves;
+    the rest is static (changing it recompiles)."""
+
+    evaluator: Evaluator
+    e_min: jnp.ndarray  # reference minimum for the reward/curriculum
+    e0: jnp.ndarray  # exact ground energy (for logging the true error)
+    energy_scale: jnp.ndarray  # observation feature = (E - e_min) / energy_scale
+    threshold0: jnp.ndarray  # curriculum threshold used when reset gets none
+    allowed: jnp.ndarray  # (A,) bool, e.g. CNOTs outside a coupling map are False
+    n_qubits: int = _static()
+    max_steps: int = _static()
+    spsa: _spsa.SPSAConfig = _static()
+    shots: int | None = _static(None)
+    variance: str = _static("exact")
+    halting: bool = _static(True)
+    halt_r: float = _static(70.0)
+    halt_p: float = _static(0.573)
+    halt_min: int = _static(25)
+    halt_terminal: bool = _static(True)
+    success_reward: float = _static(5.0)
+    failure_reward: float = _static(-5.0)
+    new_angle: str = _static("zeros")
+    new_angle_scale: float = _static(0.01)
+    observe_angles: bool = _static(False)
+    chemical_accuracy: float = _static(1.6e-3)
+
+    @property
+    def n_actions(self) -> int:
+        return A.n_actions(self.n_qubits)
+
+    @property
+    def obs_size(self) -> int:
+        return self.max_steps * (self.n_qubits + 3) * self.n_qubits + 2 + (self.max_steps if self.observe_angles else 0)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class EnvState:
+    """Everything that changes during an episode (all arrays)."""
+
+    circuit: Circuit  # gates/wires/slots/angles (angles = current optimised parameters)
+    tensor: jnp.ndarray  # (L, n+3, n) encoding
+    moments: jnp.ndarray  # (n,) next free layer per qubit
+    last_action: jnp.ndarray  # (n,) most recent action on each qubit, -1 if none
+    energy: jnp.ndarray  # E_t as evaluated (noisy if shots)
+    exact_energy: jnp.ndarray  # noise-channel-exact energy of the current circuit (no shot noise)
+    best_energy: jnp.ndarray  # lowest E_t this episode
+    step: jnp.ndarray  # number of gates placed
+    halt_step: jnp.ndarray  # h: episode is cut after h gates
+    threshold: jnp.ndarray  # curriculum threshold xi for this episode
+    done: jnp.ndarray
+
+
+@x64
+def make_params(
+    problem: Problem,
+    noise: NoiseModel | str | None = None,
+    *,
+    max_steps: int | None = None,
+    spsa: _spsa.SPSAConfig | None = None,
+    shots: int | None = None,
+    variance: str = "exact",
+    start: str = "zeros",
+    e_min: str = "exact",
+    threshold0: float | None = None,
+    coupling_map: list[tuple[int, int]] | None = None,
+    **options,
+) -> EnvParams:
+    """Build :class:`EnvParams` for a problem.
+
+    Args:
+        problem: the molecular problem.
+        noise: noise model or spec.
+        max_steps: ``L`` (default :data:`DEFAULT_MAX_STEPS`).
+        spsa: inner optimiser config (default: Adam-SPSA preset for the problem, 500 evaluations).
+        shots: shots per Pauli term for every energy evaluation (None = exact expectations).
+        start: ``"zeros"`` (the published setting) or ``"hf"`` (start from the HF bitstring).
+        e_min: ``"exact"`` (E0) or ``"pauli-bound"`` (constant - sum |w_i|, the published "fake"
+            minimum).
+        threshold0: curriculum threshold used when :func:`reset` gets none (default: the error
+            of the starting circuit, i.e. the empty circuit's ``|E - E_min|``).
+        coupling_map: allowed directed CNOT pairs (default all).
+        **options: further static fields of :class:`EnvParams` (halting, rewards, ...).
+    """
+    from ..optim.vqe import preset_config
+
+    n = problem.n_qubits
+    L = DEFAULT_MAX_STEPS.get(n, 250) if max_steps is None else int(max_steps)
+    if L < 1:
+        raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+    if start not in ("zeros", "hf"):
+        raise ValueError(f"start must be 'zeros' or 'hf', got {start!r}")
+    if e_min not in ("exact", "pauli-bound"):
+        raise ValueError(f"e_min must be 'exact' or 'pauli-bound', got {e_min!r}")
+    ev = Evaluator.create(problem.hamiltonian, noise, problem.hf_bitstring if start == "hf" else None)
+    reference = problem.e0 if e_min == "exact" else problem.hamiltonian.constant - problem.hamiltonian.l1_norm
+    empty = Circuit(n, L)
+    e_start = float(ev.energy(empty, jnp.zeros(L)))
+    scale = max(abs(e_start - reference), 1e-3)
+    if threshold0 is None:
+        threshold0 = abs(e_start - reference)
+    if not threshold0 > 0:
+        raise ValueError(f"curriculum threshold must be positive, got {threshold0}")
+    allowed = np.ones(A.n_actions(n), bool)
+    if coupling_map is not None:
+        pairs = {(int(a), int(b)) for a, b in coupling_map}
+        for i, (gate, wires) in enumerate(A.action_table(n)):
+            if gate == "cx" and wires not in pairs:
+                allowed[i] = False
+    fields = {f.name for f in dataclasses.fields(EnvParams)}
+    unknown = set(options) - fields
+    if unknown:
+        raise ValueError(f"unknown environment option(s) {sorted(unknown)}; see EnvParams fields")
+    params = EnvParams(
+        evaluator=ev,
+        e_min=jnp.asarray(reference),
+        e0=jnp.asarray(problem.e0),
+        energy_scale=jnp.asarray(scale),
+        threshold0=jnp.asarray(float(threshold0)),
+        allowed=jnp.asarray(allowed),
+        n_qubits=n,
+        max_steps=L,
+        spsa=spsa or preset_config(problem.name, "adam-spsa", 500),
+        shots=check_shots(shots),
+        variance=variance,
+        chemical_accuracy=problem.chemical_accuracy,
+        **options,
+    )
+    _validate(params)
+    return params
+
+
+def _validate(p: EnvParams) -> None:
+    if not (0 < p.halt_p < 1 and p.halt_r > 0):
+        raise ValueError(f"halting needs r > 0 and 0 < p < 1, got r={p.halt_r}, p={p.halt_p}")
+    if not 1 <= p.halt_min <= p.max_steps:
+        raise ValueError(f"halt_min must be in [1, max_steps={p.max_steps}], got {p.halt_min}")
+    if p.new_angle not in ("zeros", "random"):
+        raise ValueError(f"new_angle must be 'zeros' or 'random', got {p.new_angle!r}")
+
+
+def sample_halt_step(key: jax.Array, params: EnvParams) -> jnp.ndarray:
+    """``h ~ NegBin(r, p)`` clipped to ``[h_min, L]`` (``L`` when halting is off)."""
+    if not params.halting:
+        return jnp.asarray(params.max_steps)
+    k_gamma, k_pois = jax.random.split(key)
+    rate = jax.random.gamma(k_gamma, params.halt_r) * (1 - params.halt_p) / params.halt_p
+    h = jax.random.poisson(k_pois, rate)
+    return jnp.clip(h, params.halt_min, params.max_steps)
+
+
+def observation(state: EnvState, params: EnvParams) -> jnp.ndarray:
+    """Flattened tensor + ``[(E - E_min)/scale, step/L]`` (+ angles/pi if ``observe_angles``)."""
+    feats = [
+        state.tensor.reshape(-1),
+        jnp.stack([(state.energy - params.e_min) / params.energy_scale, state.step / params.max_steps]),
+    ]
+    if params.observe_angles:
+        feats.append(state.circuit.angles / jnp.pi)
+    return jnp.concatenate(feats).astype(jnp.float64)
+
+
+def action_mask(state: EnvState, params: EnvParams) -> jnp.ndarray:
+    """``(A,)`` bool of legal actions (all False once the episode is done)."""
+    wires = jnp.asarray(A.action_arrays(params.n_qubits)["wires"])
+    return A.legal_mask(state.last_action, params.allowed, wires) & ~state.done
+
+
+def reset(key: jax.Array, params: EnvParams, threshold=None) -> tuple[jnp.ndarray, EnvState]:
+    """Empty circuit (on |0..0> or the HF state), a fresh halting step."""
+    n, L = params.n_qubits, params.max_steps
+    circuit = Circuit(
+        n,
+        L,
+        gates=jnp.zeros(L, jnp.int32),
+        wires=jnp.zeros((L, 2), jnp.int32),
+        slots=jnp.full(L, -1, jnp.int32),
+        angles=jnp.zeros(L),
+        length=jnp.asarray(0),
+    )
+    energy = params.evaluator.energy(circuit, circuit.angles)
+    state = EnvState(
+        circuit=circuit,
+        tensor=jnp.zeros((L, n + 3, n)),
+        moments=jnp.zeros(n, jnp.int32),
+        last_action=jnp.full(n, -1, jnp.int32),
+        energy=energy,
+        exact_energy=energy,
+        best_energy=energy,
+        step=jnp.asarray(0),
+        halt_step=sample_halt_step(key, params),
+        threshold=params.threshold0 if threshold is None else jnp.asarray(threshold, jnp.float64),
+        done=jnp.asarray(False),
+    )
+    return observation(state, params), state
+
+
+def append_gate(circuit: Circuit, action, n_qubits: int, new_angle=0.0) -> Circuit:
+    """Jittable append of action ``action`` (a new rotation gets the next slot and ``new_angle``)."""
+    arr = A.action_arrays(n_qubits)
+    gate, wires = jnp.asarray(arr["gate"])[action], jnp.asarray(arr["wires"])[action]
+    is_cnot = jnp.asarray(arr["is_cnot"])[action]
+    i = circuit.length
+    n_params = jnp.sum(circuit.slots >= 0, dtype=jnp.int32)
+    return dataclasses.replace(
+        circuit,
+        gates=circuit.gates.at[i].set(gate),
+        wires=circuit.wires.at[i].set(jnp.where(is_cnot, wires, wires.at[1].set(0))),
+        slots=circuit.slots.at[i].set(jnp.where(is_cnot, -1, n_params)),
+        angles=jnp.where(is_cnot, circuit.angles, circuit.angles.at[n_params].set(new_angle)),
+        length=i + 1,
+    )
+
+
+def _optimise(key, circuit: Circuit, params: EnvParams):
+    """Adam-SPSA on all angles of ``circuit``; returns (angles, fresh energy, exact energy)."""
+    ev = params.evaluator
+    f = energy_objective(ev, circuit, params.shots, params.variance)
+
+    def batched(points, k):
+        return jax.vmap(f)(points, jax.random.split(k, points.shape[0]))
+
+    k_opt, k_eval = jax.random.split(key)
+    has_angles = jnp.any(circuit.slots >= 0)
+    angles = jax.lax.cond(
+        has_angles,
+        lambda x: _spsa.run(batched, x, k_opt, params.spsa, param_mask(circuit)).x,
+        lambda x: x,
+        circuit.angles,
+    )
+    exact = ev.energy(circuit, angles)
+    energy = exact if params.shots is None else f(angles, k_eval)
+    return angles, energy, exact
+
+
+def step(key: jax.Array, state: EnvState, action, params: EnvParams):
+    """One environment step; see the module docstring for the rules."""
+    n, L = params.n_qubits, params.max_steps
+    arr = A.action_arrays(n)
+    action = jnp.asarray(action, jnp.int32)
+    legal = action_mask(state, params)[jnp.clip(action, 0, params.n_actions - 1)]
+    legal = legal & (action >= 0) & (action < params.n_actions)
+    k_angle, k_opt = jax.random.split(key)
+    new_angle = 0.0 if params.new_angle == "zeros" else params.new_angle_scale * jax.random.normal(k_angle)
+
+    circuit = append_gate(state.circuit, action, n, new_angle)
+    wires = jnp.asarray(arr["wires"])[action]
+    is_cnot = jnp.asarray(arr["is_cnot"])[action]
+    layer, moments = A.place(state.moments, wires, is_cnot)
+    tensor = A.encode(state.tensor, layer, wires, is_cnot, jnp.asarray(arr["axis"])[action], n)
+    angles, energy, exact = _optimise(k_opt, circuit, params)
+    circuit = dataclasses.replace(circuit, angles=angles)
+
+    t = state.step + 1
+    success = jnp.abs(energy - params.e_min) < state.threshold
+    full = t >= L
+    shaped = jnp.clip((state.energy - energy) / jnp.abs(state.energy - params.e_min), -1.0, 1.0)
+    reward = jnp.where(success, params.success_reward, jnp.where(full, params.failure_reward, shaped))
+    halted = (t >= state.halt_step) & ~success & ~full
+    terminated = success | full | (halted & params.halt_terminal)
+    truncated = halted & (not params.halt_terminal)
+
+    new = EnvState(
+        circuit=circuit,
+        tensor=tensor,
+        moments=moments,
+        last_action=state.last_action.at[wires[0]].set(action).at[wires[1]].set(action),
+        energy=energy,
+        exact_energy=exact,
+        best_energy=jnp.minimum(state.best_energy, energy),
+        step=t,
+        halt_step=state.halt_step,
+        threshold=state.threshold,
+        done=terminated | truncated,
+    )
+    # an illegal action leaves the state as it was and ends the episode
+    new = jax.tree.map(lambda a, b: jnp.where(legal, a, b), new, dataclasses.replace(state, done=jnp.asarray(True)))
+    reward = jnp.where(legal, reward, params.failure_reward)
+    terminated = jnp.where(legal, terminated, True)
+    truncated = jnp.where(legal, truncated, False)
+    counts = _counts(new)
+    info = {
+        "error": jnp.abs(new.exact_energy - params.e0),
+        "chemically_accurate": jnp.abs(new.exact_energy - params.e0) < params.chemical_accuracy,
+        "success": success & legal,
+        "illegal": ~legal,
+        "halted": halted & legal,
+        **counts,
+    }
+    return observation(new, params), new, reward, terminated, truncated, info
+
+
+def _counts(state: EnvState) -> dict[str, jnp.ndarray]:
+    active = jnp.arange(state.circuit.capacity) < state.circuit.length
+    cnots = jnp.sum(active & (state.circuit.gates == A.GATE_IDS["cx"]))
+    return {"gates": state.circuit.length, "cnots": cnots, "depth": jnp.max(state.moments)}
+
+
+reset_jit = jax.jit(reset)
+step_jit = jax.jit(step)
+#: ``vmap`` over a batch of environments: keys ``(B,)``, states ``(B, ...)``, actions ``(B,)``.
+reset_batch = jax.jit(jax.vmap(reset, in_axes=(0, None, None)))
+step_batch = jax.jit(jax.vmap(step, in_axes=(0, 0, 0, None)))
+action_mask_jit = jax.jit(action_mask)
