@@ -145,6 +145,7 @@ def make_params(
     if e_min not in ("exact", "pauli-bound"):
         raise ValueError(f"e_min must be 'exact' or 'pauli-bound', got {e_min!r}")
     ev = Evaluator.create(problem.hamiltonian, noise, problem.hf_bitstring if start == "hf" else None)
+    ev = dataclasses.replace(ev, loop="while")  # episodes fill the L slots gradually
     reference = problem.e0 if e_min == "exact" else problem.hamiltonian.constant - problem.hamiltonian.l1_norm
     empty = Circuit(n, L)
     e_start = float(ev.energy(empty, jnp.zeros(L)))
@@ -348,9 +349,28 @@ def _counts(state: EnvState) -> dict[str, jnp.ndarray]:
     return {"gates": state.circuit.length, "cnots": cnots, "depth": jnp.max(state.moments)}
 
 
+def for_batch(params: EnvParams) -> EnvParams:
+    """The same parameters with the branch-free simulator kernel, for ``vmap`` over environments
+    (their circuits differ, so a ``lax.switch`` on the wires would run every branch)."""
+    if params.n_qubits > 8:
+        return params
+    return dataclasses.replace(params, evaluator=dataclasses.replace(params.evaluator, kernel="gather"))
+
+
 reset_jit = jax.jit(reset)
 step_jit = jax.jit(step)
-#: ``vmap`` over a batch of environments: keys ``(B,)``, states ``(B, ...)``, actions ``(B,)``.
-reset_batch = jax.jit(jax.vmap(reset, in_axes=(0, None, None)))
-step_batch = jax.jit(jax.vmap(step, in_axes=(0, 0, 0, None)))
+
+
+@jax.jit
+def reset_batch(keys: jax.Array, params: EnvParams, threshold=None):
+    """``reset`` vmapped over ``keys`` ``(B,)``."""
+    return jax.vmap(reset, in_axes=(0, None, None))(keys, params, threshold)
+
+
+@jax.jit
+def step_batch(keys: jax.Array, states: EnvState, actions, params: EnvParams):
+    """``step`` vmapped over a batch of environments: keys ``(B,)``, states, actions ``(B,)``."""
+    return jax.vmap(step, in_axes=(0, 0, 0, None))(keys, states, actions, for_batch(params))
+
+
 action_mask_jit = jax.jit(action_mask)
