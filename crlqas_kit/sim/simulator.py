@@ -19,6 +19,7 @@ architecture, new angles or new noise strengths reuse the same executable.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from functools import partial
 
@@ -69,6 +70,33 @@ def _apply_2q(state: jnp.ndarray, m: jnp.ndarray, a: int, b: int) -> jnp.ndarray
     return out.reshape(state.shape)
 
 
+@functools.cache
+def _pair_permutations(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``src[a, b]``: flat source index of each position when axes ``(a, b)`` are moved to the
+    front (remaining axes ascending), and its inverse ``dst[a, b]``; int32 ``(n, n, 4**n)``."""
+    src = np.zeros((n, n, 4**n), np.int32)
+    for a in range(n):
+        for b in range(n):
+            if a != b:
+                rest = [q for q in range(n) if q not in (a, b)]
+                src[a, b] = np.arange(4**n).reshape((4,) * n).transpose([a, b, *rest]).reshape(-1)
+    dst = np.argsort(src, axis=-1).astype(np.int32)
+    return src, dst
+
+
+def _apply_pair_gather(state: jnp.ndarray, m: jnp.ndarray, a, b) -> jnp.ndarray:
+    """``m`` (16, 16) on dynamic wires ``(a, b)`` (``a`` the more significant factor of ``m``).
+
+    Gathers the state into the order ``(a, b, remaining axes ascending)``, multiplies by ``m``
+    and gathers back with the inverse permutation; no branch depends on the wires.
+    """
+    n = state.ndim
+    src, dst = (jnp.asarray(t) for t in _pair_permutations(n))
+    flat = state.reshape(-1)
+    out = (m @ flat[src[a, b]].reshape(16, -1)).reshape(-1)
+    return out[dst[a, b]].reshape(state.shape)
+
+
 def _branches(n: int) -> list:
     """``lax.switch`` branches: one per qubit, one per unordered pair, then the identity."""
     one = [partial(lambda q, s, m1, m2: _apply_1q(s, m1, q), q) for q in range(n)]
@@ -114,13 +142,32 @@ class Evaluator:
     initial: jnp.ndarray
     n_qubits: int = dataclasses.field(metadata=dict(static=True))
     has_readout: bool = dataclasses.field(metadata=dict(static=True))
+    kernel: str = dataclasses.field(default="switch", metadata=dict(static=True))
+    loop: str = dataclasses.field(default="scan", metadata=dict(static=True))
 
     @classmethod
     @x64
     def create(
-        cls, hamiltonian: PauliSum, noise: NoiseModel | str | None = None, initial: str | None = None
+        cls,
+        hamiltonian: PauliSum,
+        noise: NoiseModel | str | None = None,
+        initial: str | None = None,
+        kernel: str = "switch",
     ) -> Evaluator:
-        """Validate and convert a Hamiltonian, noise model and initial bitstring (default all zeros)."""
+        """Validate and convert a Hamiltonian, noise model and initial bitstring (default all zeros).
+
+        ``kernel``: ``"switch"`` (default) applies each gate with a ``lax.switch`` over its wires:
+        fastest when many parameter sets share one circuit. ``"gather"`` moves the gate's two
+        wires to the front with an index gather and applies a 16x16 matrix: branch-free, so a
+        ``vmap`` over *different* circuits (a batch of RL environments) does not execute every
+        branch. Both give the same numbers. The loop over gates is a ``lax.scan`` over the
+        whole capacity (reverse-differentiable); ``dataclasses.replace(ev, loop="while")`` visits
+        only the ``length`` gates in use (faster for short circuits in long buffers, forward only).
+        """
+        if kernel not in ("switch", "gather"):
+            raise ValueError(f"kernel must be 'switch' or 'gather', got {kernel!r}")
+        if kernel == "gather" and not 2 <= hamiltonian.n_qubits <= 8:
+            raise ValueError("the gather kernel supports 2 to 8 qubits (its index tables grow as 4^n)")
         if not isinstance(hamiltonian, PauliSum):
             raise TypeError(f"hamiltonian must be a PauliSum, got {type(hamiltonian).__name__}")
         n = hamiltonian.n_qubits
@@ -138,6 +185,7 @@ class Evaluator:
             initial=jnp.asarray(init),
             n_qubits=n,
             has_readout=model.has_readout,
+            kernel=kernel,
         )
 
     # -- pure kernels (call under x64) -------------------------------------------------------
@@ -156,8 +204,7 @@ class Evaluator:
         fixed1, fixed2 = jnp.asarray(_FIXED_1Q), jnp.asarray(_FIXED_2Q)
         eye = jnp.eye(4, dtype=state.dtype)
 
-        def step(state, gate):
-            g, w, slot, active = gate
+        def gate_ptms(g, w, slot):
             theta = params[jnp.maximum(slot, 0)]
             table1 = jnp.concatenate(
                 [eye[None], jnp.stack([rotation_ptm(a, theta) for a in "xyz"]), fixed1, eye[None], eye[None]]
@@ -165,12 +212,36 @@ class Evaluator:
             kind = (g >= _FIRST_FIXED).astype(jnp.int32)
             m1 = self.one_qubit[kind, w[0]] @ table1[g]
             m2 = self.two_qubit[w[0], w[1]] @ fixed2[jnp.clip(g - _FIRST_2Q, 0, 1)]
+            return m1, m2
+
+        def step(state, gate):
+            g, w, slot, active = gate
+            m1, m2 = gate_ptms(g, w, slot)
             m2 = jnp.where(w[0] > w[1], swap_qubits_ptm(m2), m2)
             is_2q = g >= _FIRST_2Q
             branch = jnp.where(is_2q, n + pairs[w[0], w[1]], w[0])
             branch = jnp.where((g == 0) | ~active, len(branches) - 1, branch)
             return jax.lax.switch(branch, branches, state, m1, m2), None
 
+        def step_gather(state, gate):
+            g, w, slot, active = gate
+            m1, m2 = gate_ptms(g, w, slot)
+            is_2q = g >= _FIRST_2Q
+            m = jnp.where(is_2q, m2, jnp.kron(m1, eye))
+            m = jnp.where((g == 0) | ~active, jnp.eye(16, dtype=m.dtype), m)
+            second = jnp.where(is_2q, w[1], (w[0] + 1) % n)
+            return _apply_pair_gather(state, m, w[0], second), None
+
+        if self.kernel == "gather" and n >= 2:
+            step = step_gather  # noqa: F811  (branch-free: vmaps over circuits without select)
+        if self.loop == "while":  # visit only the gates in use; not reverse-differentiable
+
+            gates, wires, slots = (jnp.asarray(a) for a in (circuit.gates, circuit.wires, circuit.slots))
+
+            def body(i, state):
+                return step(state, (gates[i], wires[i], slots[i], jnp.asarray(True)))[0]
+
+            return jax.lax.fori_loop(0, circuit.length, body, state)
         active = jnp.arange(circuit.capacity) < circuit.length
         state, _ = jax.lax.scan(step, state, (circuit.gates, circuit.wires, circuit.slots, active))
         return state
