@@ -19,6 +19,10 @@ from pathlib import Path
 
 _DATA = Path(__file__).resolve().parent / "data"
 
+#: Largest register ``evaluate`` accepts: the PTM state holds 4^n float64 numbers (n = 12: 134 MB,
+#: n = 16 would need 34 GB per copy), so bigger inputs are refused up front instead of failing in XLA.
+MAX_QUBITS = 12
+
 
 class UsageError(Exception):
     """A user mistake, reported in one line with exit code 2."""
@@ -36,7 +40,10 @@ def _load_target(args) -> tuple:
     path = Path(args.hamiltonian)
     if not path.is_file():
         raise UsageError(f"Hamiltonian file not found: {path}")
-    return PauliSum.load(path), None
+    try:
+        return PauliSum.load(path), None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not a UTF-8 text file") from None
 
 
 def cmd_evaluate(args) -> int:
@@ -45,7 +52,12 @@ def cmd_evaluate(args) -> int:
     from .sim.simulator import expectation
 
     hamiltonian, problem = _load_target(args)
-    circuit = load_qasm(args.qasm)
+    try:
+        circuit = load_qasm(args.qasm)
+    except UnicodeDecodeError:
+        raise UsageError(f"{args.qasm}: not a UTF-8 text file") from None
+    if circuit.n_qubits > MAX_QUBITS:
+        raise UsageError(f"{args.qasm} declares {circuit.n_qubits} qubits; the simulator handles at most {MAX_QUBITS}")
     if circuit.n_qubits != hamiltonian.n_qubits:
         raise UsageError(
             f"{args.qasm} declares {circuit.n_qubits} qubits but the Hamiltonian acts on {hamiltonian.n_qubits}"

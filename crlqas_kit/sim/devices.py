@@ -16,13 +16,15 @@ IBM hardware and RX/RY need one or two ``sx``, so this is a middle estimate, sta
 
 Uniform presets (the paper's settings): ``<device>-median``, ``<device>-max`` and
 ``<device>-10xmax`` give every qubit the median / worst (max error, max duration, min T1 and T2) /
-ten-times-worst values (errors x10, T1 and T2 / 10; probabilities capped at 0.5 for readout and at
-the fully depolarizing value for gates).
+ten-times-worst values (gate errors x10, capped at 0.5 / 0.75; T1 and T2 / 10). Readout in
+``10xmax`` stays at the max values: ten times Mumbai's worst readout (10 %) would pass p = 0.5,
+where a measurement carries no information and every circuit scores the same.
 """
 
 from __future__ import annotations
 
 import json
+import numbers
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -82,8 +84,9 @@ def _uniform_values(profile: dict, stat: str) -> dict[str, float]:
         "p01": pick_err("readout_p01"),
     }
     if stat == "10xmax":
+        # readout keeps its max values: ten times the worst qubit's (10 %) would exceed p = 0.5,
+        # where a measured Pauli carries no information and every circuit scores the same
         v.update(t1=v["t1"] / 10, t2=v["t2"] / 10, e1=min(10 * v["e1"], 0.5), e2=min(10 * v["e2"], 0.75))
-        v.update(p10=min(10 * v["p10"], 0.5), p01=min(10 * v["p01"], 0.5))
     return v
 
 
@@ -124,8 +127,11 @@ def device_model(device: str, qubits: Sequence[int]) -> NoiseModel:
     median CNOT error and duration (a routed CNOT would be worse; restrict actions to
     :func:`coupling_map` to stay native)."""
     profile = load_device(device)
-    qubits = [int(q) for q in qubits]
     n_dev = profile["n_qubits"]
+    qubits = list(qubits)
+    if any(isinstance(q, bool) or not isinstance(q, numbers.Integral) for q in qubits):
+        raise ValueError(f"physical qubits of {device} must be integers (0..{n_dev - 1}), got {qubits}")
+    qubits = [int(q) for q in qubits]
     if not qubits or len(set(qubits)) != len(qubits) or any(not 0 <= q < n_dev for q in qubits):
         raise ValueError(f"qubits must be distinct physical qubits of {device} (0..{n_dev - 1}), got {qubits}")
     sx = {g["qubit"]: g for g in profile["gates_1q"]["sx"]}

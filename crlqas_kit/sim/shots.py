@@ -22,9 +22,16 @@ def check_shots(shots) -> int | None:
     """``None`` (exact expectation) or a positive integer shot count."""
     if shots is None:
         return None
-    if isinstance(shots, bool) or not float(shots).is_integer() or int(shots) < 1:
-        raise ValueError(f"shots must be a positive integer (or None for exact expectations), got {shots!r}")
-    return int(shots)
+    message = f"shots must be a positive integer (or None for exact expectations), got {shots!r}"
+    if isinstance(shots, bool | str | bytes):
+        raise ValueError(message)
+    try:
+        value = float(shots)
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
+    if not value.is_integer() or value < 1:
+        raise ValueError(message)
+    return int(value)
 
 
 def sample_energy(
@@ -42,11 +49,16 @@ def sample_energy(
         expectations: ``(K,)`` exact ``<P_i>`` (readout included).
         coeffs: ``(K,)`` term weights ``w_i``.
         is_identity: ``(K,)`` bool, True for the constant term(s).
-        shots: shots per term ``N``.
+        shots: shots per term ``N``: a positive integer (checked with :func:`check_shots`) or
+            a jax array (e.g. traced under ``jit``; then not checked).
         variance: ``"exact"`` or ``"published"`` (see module docstring).
     """
     if variance not in VARIANCES:
         raise ValueError(f"variance must be one of {VARIANCES}, got {variance!r}")
+    if not isinstance(shots, jax.Array):  # a concrete count (not traced): validate it here
+        if shots is None:
+            raise ValueError("sample_energy needs a shot count; use the exact energy when shots is None")
+        shots = check_shots(shots)
     var = (1.0 - expectations**2) if variance == "exact" else jnp.ones_like(expectations)
     var = jnp.where(is_identity, 0.0, jnp.clip(var, 0.0, None)) / shots
     eps = jax.random.normal(key, expectations.shape, dtype=expectations.dtype) * jnp.sqrt(var)
