@@ -12,9 +12,9 @@ before the next greedy reset (after which ``xi >= delta``). Evaluation episodes 
 the curriculum: :func:`update` with ``evaluation=True`` returns the state unchanged.
 
 ``xi0``: the published values are distances from a "fake" minimum; with the exact ``E0`` as
-``E_min`` the kit derives ``xi0`` from the problem -- by default the error of the circuit an
-episode starts from (the empty circuit), so every first improvement counts as success and the
-threshold then tightens (see :func:`crlqas_kit.rl.env.make_params`).
+``E_min`` the kit derives ``xi0`` from the problem -- by default the Hartree-Fock error
+``|E_HF - E0|``, so the first stage asks the agent to beat Hartree-Fock and the greedy resets
+then tighten the threshold towards the best energy found (see :func:`crlqas_kit.rl.env.make_params`).
 """
 
 from __future__ import annotations

@@ -130,9 +130,11 @@ def make_params(
         e_min: ``"exact"`` (E0) or ``"pauli-bound"`` (constant - sum |w_i|, the published "fake"
             minimum).
         threshold0: curriculum threshold used when :func:`reset` gets none (default: the error
-            of the starting circuit, i.e. the empty circuit's ``|E - E_min|``).
+            of the Hartree-Fock state, ``|E_HF - E_min|``: the first curriculum stage asks the
+            agent to beat Hartree-Fock, a chemically meaningful and problem-derived bar).
         coupling_map: allowed directed CNOT pairs (default all).
-        **options: further static fields of :class:`EnvParams` (halting, rewards, ...).
+        **options: further static fields of :class:`EnvParams` (halting, rewards, ...);
+            ``halt_min`` defaults to ``min(25, L)``.
     """
     from ..optim.vqe import preset_config
 
@@ -150,8 +152,8 @@ def make_params(
     empty = Circuit(n, L)
     e_start = float(ev.energy(empty, jnp.zeros(L)))
     scale = max(abs(e_start - reference), 1e-3)
-    if threshold0 is None:
-        threshold0 = abs(e_start - reference)
+    if threshold0 is None:  # first stage: beat Hartree-Fock (spec section 6 leaves the choice to us)
+        threshold0 = abs(problem.e_hf - reference)
     if not threshold0 > 0:
         raise ValueError(f"curriculum threshold must be positive, got {threshold0}")
     allowed = np.ones(A.n_actions(n), bool)
@@ -161,6 +163,8 @@ def make_params(
             if gate == "cx" and wires not in pairs:
                 allowed[i] = False
     fields = {f.name for f in dataclasses.fields(EnvParams)}
+    # the published clip is [25, L]; a shorter episode (L < 25) clips at L instead of failing
+    options.setdefault("halt_min", min(EnvParams.halt_min, L))
     unknown = set(options) - fields
     if unknown:
         raise ValueError(f"unknown environment option(s) {sorted(unknown)}; see EnvParams fields")

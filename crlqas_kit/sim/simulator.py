@@ -164,12 +164,12 @@ class Evaluator:
         whole capacity (reverse-differentiable); ``dataclasses.replace(ev, loop="while")`` visits
         only the ``length`` gates in use (faster for short circuits in long buffers, forward only).
         """
+        if not isinstance(hamiltonian, PauliSum):
+            raise TypeError(f"hamiltonian must be a PauliSum, got {type(hamiltonian).__name__}")
         if kernel not in ("switch", "gather"):
             raise ValueError(f"kernel must be 'switch' or 'gather', got {kernel!r}")
         if kernel == "gather" and not 2 <= hamiltonian.n_qubits <= 8:
             raise ValueError("the gather kernel supports 2 to 8 qubits (its index tables grow as 4^n)")
-        if not isinstance(hamiltonian, PauliSum):
-            raise TypeError(f"hamiltonian must be a PauliSum, got {type(hamiltonian).__name__}")
         n = hamiltonian.n_qubits
         model = parse_noise(noise, n)
         arrays = model.arrays(n)
@@ -235,7 +235,6 @@ class Evaluator:
         if self.kernel == "gather" and n >= 2:
             step = step_gather  # noqa: F811  (branch-free: vmaps over circuits without select)
         if self.loop == "while":  # visit only the gates in use; not reverse-differentiable
-
             gates, wires, slots = (jnp.asarray(a) for a in (circuit.gates, circuit.wires, circuit.slots))
 
             def body(i, state):
