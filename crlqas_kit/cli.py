@@ -2,6 +2,9 @@
 
     crlqas evaluate --qasm FILE (--hamiltonian FILE.json | --problem NAME) [--noise SPEC] [--json]
     crlqas problems [--json]
+    crlqas vqe --problem NAME --qasm FILE [--noise SPEC] [--shots N] [--method M] [--budget N] [--json]
+    crlqas search --problem NAME [--noise SPEC] [--preset fast|paper] [--episodes N] [--seeds S ...] --out DIR
+    crlqas report DIR
     crlqas demo [--out DIR]
 
 User mistakes (bad files, unknown names, malformed specs) print one ``crlqas: error: ...`` line
@@ -13,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -92,28 +94,96 @@ def cmd_problems(args) -> int:
     return 0
 
 
-def cmd_demo(args) -> int:
-    """Evaluate the shipped H2-2q ansatz under each noise preset and write a small report."""
+class _Progress:
+    """A one-line progress bar on stderr for ``crlqas search``."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.best: float | None = None
+
+    def __call__(self, event: dict) -> None:
+        if self.quiet:
+            return
+        if event["event"] == "episode":
+            self.best = event["error"] if self.best is None else min(self.best, event["error"])
+        elif event["event"] == "chunk":
+            done, target = min(event["episodes"]), event["target"]
+            bar = "#" * int(30 * min(done, target) / target)
+            best = "-" if self.best is None else f"{self.best:.2e}"
+            print(
+                f"\r[{bar:<30}] {min(done, target)}/{target} episodes, best error {best} Ha, {event['seconds']:.0f} s",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def _search_config(args):
     from .problems import load_problem
-    from .sim.noise import parse_noise
-    from .sim.qasm import load_qasm, to_qasm
-    from .sim.simulator import expectation
+    from .search_config import SearchConfig, preset
+
+    if args.config:
+        cfg = SearchConfig.load(args.config)
+    else:
+        problem = load_problem(args.problem)
+        cfg = preset(args.preset, problem.name, problem.n_qubits)
+    changes = {"noise": args.noise} if args.noise else {}
+    if args.episodes is not None:
+        changes["episodes"] = args.episodes
+    if args.shots is not None:
+        changes["shots"] = args.shots
+    return cfg.replace(**changes)
+
+
+def cmd_search(args) -> int:
+    from .results import load_checkpoint
+    from .search import search
+
+    out = Path(args.out)
+    if args.resume:
+        state, results = load_checkpoint(args.resume)
+        cfg = results.config if args.episodes is None else results.config.replace(episodes=args.episodes)
+        results.config = cfg
+        seeds, resume = results.seeds, (state, results)
+    else:
+        cfg = _search_config(args)
+        seeds, resume = args.seeds, None
+    print(cfg, file=sys.stderr)
+    progress = _Progress(args.quiet)
+    results = search(cfg, seeds=seeds, callbacks=[progress], resume=resume)
+    if not args.quiet:
+        print(file=sys.stderr)
+    results.save(out)
+    print(results.summary_table())
+    print(f"run saved to {out}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .viz.plots import write_report
+
+    path = write_report(args.run_dir)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """The main job: a small CRLQAS search on H2-2q (fast preset), its run directory and report."""
+    from .problems import load_problem
+    from .search import search
+    from .search_config import preset
+    from .viz.plots import write_report
 
     problem = load_problem("H2-2q")
-    circuit = load_qasm(_DATA / "circuits" / "H2-2q-ansatz.qasm")
+    cfg = preset("fast", problem.name, problem.n_qubits, episodes=args.episodes)
+    print(cfg, file=sys.stderr)
+    results = search(cfg, seeds=[0], callbacks=[_Progress()])
+    print(file=sys.stderr)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    print(f"H2-2q ansatz ({len(circuit)} gates), E0 = {problem.e0:.10f} Ha")
-    for spec in ("none", "depolarizing", "depolarizing-cnot", "mumbai-median", "mumbai-max"):
-        t0 = time.perf_counter()
-        energy = expectation(circuit, problem.hamiltonian, parse_noise(spec, problem.n_qubits))
-        row = {"noise": spec, "energy": energy, "error": problem.error(energy), "seconds": time.perf_counter() - t0}
-        rows.append(row)
-        print(f"  {spec:<18} E = {energy:+.10f}   |E - E0| = {row['error']:.3e}")
-    (out / "circuit.qasm").write_text(to_qasm(circuit))
-    (out / "demo.json").write_text(json.dumps({"problem": problem.name, "e0": problem.e0, "rows": rows}, indent=1))
-    print(f"wrote {out / 'demo.json'} and {out / 'circuit.qasm'}")
+    results.save(out)
+    report = write_report(out)
+    print(results.summary_table())
+    print(f"wrote {out} (report: {report})")
     return 0
 
 
@@ -133,8 +203,26 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=cmd_problems)
 
-    de = sub.add_parser("demo", help="the main job: a small end-to-end run with a report")
+    se = sub.add_parser("search", help="run CRLQAS (training, curriculum, evaluations) and save the run")
+    se.add_argument("--problem", default="H2-2q", help="a shipped problem name (default H2-2q)")
+    se.add_argument("--noise", default=None, help="noise spec (default: the preset's, none)")
+    se.add_argument("--preset", default="fast", choices=["fast", "paper"])
+    se.add_argument("--episodes", type=int, default=None, help="training episodes per seed")
+    se.add_argument("--shots", type=int, default=None, help="shots per Pauli term (default exact)")
+    se.add_argument("--seeds", type=int, nargs="+", default=[0], help="one or more seeds (trained together)")
+    se.add_argument("--config", help="a JSON/TOML SearchConfig file (overrides --problem/--preset)")
+    se.add_argument("--resume", metavar="DIR", help="continue a saved run exactly from its checkpoint")
+    se.add_argument("--out", required=True, help="run directory to write")
+    se.add_argument("--quiet", action="store_true")
+    se.set_defaults(func=cmd_search)
+
+    rp = sub.add_parser("report", help="write report.md with figures for a run directory")
+    rp.add_argument("run_dir")
+    rp.set_defaults(func=cmd_report)
+
+    de = sub.add_parser("demo", help="the main job: a small CRLQAS search on H2-2q with a report")
     de.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
+    de.add_argument("--episodes", type=int, default=60, help="training episodes (default 60)")
     de.set_defaults(func=cmd_demo)
     return parser
 

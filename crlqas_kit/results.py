@@ -1,0 +1,271 @@
+"""Results of a search and its run directory.
+
+A run directory holds::
+
+    config.json         the SearchConfig, seeds, package versions, problem summary, timings
+    episodes.jsonl      one JSON object per training episode (return, energies, true error, success,
+                        gates, CNOTs, depth, epsilon, threshold, loss, seed)
+    evals.jsonl         greedy evaluation episodes (curriculum untouched)
+    best/seed<S>_<i>.qasm, best/seed<S>_<i>.json   the best circuits and their energies
+    checkpoint.npz      the whole training state (agent, target, optimiser, buffer, environments,
+                        curriculum, PRNG keys), so ``crlqas search --resume DIR`` continues exactly
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .sim.circuit import GATE_NAMES, GATES, Circuit
+from .sim.qasm import to_qasm
+
+N_BEST = 5
+_PACKAGES = ("crlqas_kit", "jax", "jaxlib", "flax", "optax", "numpy", "scipy")
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def circuit_record(n_qubits: int, gates, wires, slots, angles, length: int) -> dict[str, Any]:
+    """A JSON-able circuit: ops with angles and its QASM."""
+    ops = []
+    for i in range(int(length)):
+        name = GATE_NAMES[int(gates[i])]
+        w = [int(wires[i][0]), int(wires[i][1])] if GATES[name][1] == 2 else [int(wires[i][0])]
+        ops.append([name, w, float(angles[int(slots[i])]) if slots[i] >= 0 else None])
+    return {"n_qubits": n_qubits, "ops": ops}
+
+
+def record_to_circuit(record: dict[str, Any]) -> Circuit:
+    return Circuit.from_ops(record["n_qubits"], [(n, tuple(w), a) for n, w, a in record["ops"]])
+
+
+@dataclasses.dataclass
+class Results:
+    """What a search returns: per-episode logs, evaluations, best circuits, and the final state."""
+
+    config: Any
+    seeds: list[int]
+    problem: dict[str, Any]
+    episodes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    evals: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    best: dict[int, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    seconds: float = 0.0
+    stopped: bool = False
+    checkpoint: Any = None
+    versions: dict[str, str] = dataclasses.field(default_factory=package_versions)
+
+    def episodes_of(self, seed: int) -> list[dict[str, Any]]:
+        return [e for e in self.episodes if e["seed"] == seed]
+
+    def add_episode(self, record: dict[str, Any], circuit: dict[str, Any]) -> None:
+        record = {**record, "seconds": self.seconds}
+        self.episodes.append(record)
+        if record["gates"] == 0:
+            return
+        entry = {
+            **{k: record[k] for k in ("episode", "error", "exact_energy", "energy", "gates", "cnots", "depth")},
+            "chemically_accurate": record["chemically_accurate"],
+            "circuit": circuit,
+        }
+        best = self.best.setdefault(record["seed"], [])
+        best.append(entry)
+        # chemically accurate first, then fewer CNOTs and gates; otherwise lower error
+        best.sort(
+            key=lambda e: (
+                not e["chemically_accurate"],
+                *((e["cnots"], e["gates"], e["error"]) if e["chemically_accurate"] else (e["error"], 0, 0)),
+            )
+        )
+        del best[N_BEST:]
+
+    def add_eval(self, seed: int, after_episodes: int, ev: dict, problem) -> dict[str, Any]:
+        state = ev["state"]
+        exact = float(state.exact_energy)
+        record = {
+            "seed": seed,
+            "after_episodes": after_episodes,
+            "return": float(ev["return"]),
+            "exact_energy": exact,
+            "error": problem.error(exact),
+            "chemically_accurate": problem.is_chemically_accurate(exact),
+            "gates": int(state.circuit.length),
+        }
+        self.evals.append(record)
+        return record
+
+    # -- summaries --------------------------------------------------------------------------
+    def first_chemically_accurate(self, seed: int) -> int | None:
+        return next((e["episode"] for e in self.episodes_of(seed) if e["chemically_accurate"]), None)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per seed: success, first chemically accurate episode, best circuit, time."""
+        rows = []
+        for seed in self.seeds:
+            eps = self.episodes_of(seed)
+            best = (self.best.get(seed) or [None])[0]
+            first = self.first_chemically_accurate(seed)
+            first_seconds = next((e["seconds"] for e in eps if e["chemically_accurate"]), None)
+            rows.append(
+                {
+                    "seed": seed,
+                    "episodes": len(eps),
+                    "success": first is not None,
+                    "first_chemically_accurate_episode": first,
+                    "seconds_to_chemical_accuracy": first_seconds,
+                    "best_error": None if best is None else best["error"],
+                    "best_gates": None if best is None else best["gates"],
+                    "best_cnots": None if best is None else best["cnots"],
+                    "best_depth": None if best is None else best["depth"],
+                    "seconds": self.seconds,
+                }
+            )
+        return rows
+
+    def summary_table(self) -> str:
+        """The summary as a Markdown table."""
+        rows = self.summary()
+        head = "| seed | episodes | chem. acc. | first episode | best error (Ha) | gates | CNOTs | depth |"
+        lines = [head, "|" + "---|" * 8]
+        for r in rows:
+            err = "-" if r["best_error"] is None else f"{r['best_error']:.2e}"
+            lines.append(
+                f"| {r['seed']} | {r['episodes']} | {'yes' if r['success'] else 'no'} | "
+                f"{r['first_chemically_accurate_episode'] or '-'} | {err} | {r['best_gates'] or '-'} | "
+                f"{r['best_cnots'] if r['best_cnots'] is not None else '-'} | {r['best_depth'] or '-'} |"
+            )
+        return "\n".join(lines)
+
+    # -- persistence --------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the run directory (see module docstring)."""
+        from .search_config import SearchConfig
+
+        out = Path(path)
+        (out / "best").mkdir(parents=True, exist_ok=True)
+        cfg = self.config.to_dict() if isinstance(self.config, SearchConfig) else self.config
+        meta = {
+            "config": cfg,
+            "seeds": self.seeds,
+            "problem": self.problem,
+            "seconds": self.seconds,
+            "stopped": self.stopped,
+            "versions": self.versions,
+            "summary": self.summary(),
+        }
+        (out / "config.json").write_text(json.dumps(meta, indent=1) + "\n")
+        for name, rows in (("episodes", self.episodes), ("evals", self.evals)):
+            (out / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        for old in (out / "best").glob("seed*"):
+            old.unlink()
+        for seed, entries in self.best.items():
+            for i, entry in enumerate(entries):
+                stem = out / "best" / f"seed{seed}_{i}"
+                stem.with_suffix(".json").write_text(json.dumps(entry, indent=1) + "\n")
+                stem.with_suffix(".qasm").write_text(to_qasm(record_to_circuit(entry["circuit"])))
+        if self.checkpoint is not None:
+            save_state(out / "checkpoint.npz", self.checkpoint)
+        return out
+
+
+def save_state(path: Path, state: Any) -> None:
+    import jax
+
+    leaves = jax.tree.leaves(state)
+    arrays = {}
+    for i, leaf in enumerate(leaves):
+        if jax.dtypes.issubdtype(getattr(leaf, "dtype", None), jax.dtypes.prng_key):
+            leaf = jax.random.key_data(leaf)
+        arrays[f"leaf{i}"] = np.asarray(leaf)
+    np.savez(path, **arrays)
+
+
+def load_state(path: Path, template: Any) -> Any:
+    """Fill ``template`` (a state of the same structure, e.g. a fresh init) with saved arrays."""
+    import jax
+    import jax.numpy as jnp
+
+    leaves, treedef = jax.tree.flatten(template)
+    with np.load(path) as data:
+        if len(data.files) != len(leaves):
+            raise ValueError(f"{path}: checkpoint has {len(data.files)} arrays, the run expects {len(leaves)}")
+        new = []
+        for i, leaf in enumerate(leaves):
+            arr = data[f"leaf{i}"]
+            if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+                new.append(jax.random.wrap_key_data(jnp.asarray(arr)))
+            else:
+                if arr.shape != leaf.shape:
+                    raise ValueError(f"{path}: array {i} has shape {arr.shape}, expected {leaf.shape}")
+                new.append(jnp.asarray(arr, dtype=leaf.dtype))
+    return jax.tree.unflatten(treedef, new)
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def load_run(path: str | Path, with_checkpoint: bool = False) -> Results:
+    """Read a run directory written by :meth:`Results.save`."""
+    from .search_config import SearchConfig
+
+    path = Path(path)
+    cfg_file = path / "config.json"
+    if not cfg_file.is_file():
+        raise ValueError(f"{path} is not a run directory (no config.json)")
+    try:
+        meta = json.loads(cfg_file.read_text())
+        config = SearchConfig.from_dict(meta["config"])
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ValueError(f"{cfg_file}: malformed run config ({err})") from None
+    results = Results(
+        config=config,
+        seeds=list(meta["seeds"]),
+        problem=meta["problem"],
+        episodes=_read_jsonl(path / "episodes.jsonl"),
+        evals=_read_jsonl(path / "evals.jsonl"),
+        seconds=float(meta["seconds"]),
+        stopped=bool(meta["stopped"]),
+        versions=meta["versions"],
+    )
+    for f in sorted((path / "best").glob("seed*_*.json")):
+        seed = int(f.stem.split("_")[0][4:])
+        results.best.setdefault(seed, []).append(json.loads(f.read_text()))
+    if with_checkpoint and (path / "checkpoint.npz").exists():
+        results.checkpoint = path / "checkpoint.npz"
+    return results
+
+
+def load_checkpoint(path: str | Path) -> tuple[Any, Results]:
+    """``(train_state, results)`` of a saved run, ready for ``search(..., resume=...)``."""
+    import jax
+    import jax.numpy as jnp
+
+    from ._x64 import enable_x64
+    from .search import make_trainer
+
+    results = load_run(path, with_checkpoint=True)
+    if results.checkpoint is None:
+        raise ValueError(f"{path} has no checkpoint.npz to resume from")
+    with enable_x64():
+        trainer = make_trainer(results.config)
+        states = [trainer.init(jax.random.key(s)) for s in results.seeds]
+        template = jax.tree.map(lambda *xs: jnp.stack(xs), *states) if len(states) > 1 else states[0]
+        state = load_state(Path(results.checkpoint), template)
+    results.checkpoint = None
+    return state, results

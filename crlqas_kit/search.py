@@ -1,0 +1,309 @@
+"""The CRLQAS search loop: environments + curriculum + double-DQN agent, compiled in chunks.
+
+``search(config, key) -> Results``. One training step (all inside ``jit``):
+
+1. every environment picks an epsilon-greedy LEGAL action from the online network;
+2. the environments step (gate appended, all angles re-optimised by Adam-SPSA, reward);
+3. n-step transitions enter the replay buffer;
+4. finished episodes update the curriculum (in order) and restart with its current threshold;
+5. once the buffer holds a batch, ``n_envs`` gradient updates (one per environment step).
+
+``chunk_steps`` steps are one compiled ``lax.scan``; a Python loop over chunks reports progress
+to the callbacks and honours a stop request between chunks. Evaluation episodes (greedy, with
+the current threshold) run every ``eval_every`` training episodes and never touch the curriculum.
+Several seeds train at once with ``jax.vmap`` over the whole training state (``seeds=[...]``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from ._x64 import enable_x64
+from .problems import load_problem
+from .results import Results, circuit_record
+from .rl import curriculum as C
+from .rl import env as E
+from .rl import replay as R
+from .rl.actions import action_arrays, legal_mask
+from .rl.dqn import Agent, AgentState
+from .search_config import SearchConfig
+
+
+class TrainState(NamedTuple):
+    key: jax.Array
+    env: E.EnvState  # batched over n_envs
+    obs: jnp.ndarray  # (B, D)
+    agent: AgentState
+    buffer: R.Replay
+    queues: R.NStepQueue  # batched over n_envs
+    curriculum: C.CurriculumState
+    ep_return: jnp.ndarray  # (B,)
+    episodes: jnp.ndarray
+    steps: jnp.ndarray
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Trainer:
+    """The pure pieces of a run, built from a :class:`SearchConfig` (``make_trainer``).
+
+    Hashes and compares by its config (everything else is derived from it), so it can be a
+    static argument of ``jit``: equal configs share one compiled chunk.
+    """
+
+    config: SearchConfig
+    params: E.EnvParams
+    agent: Agent
+
+    def __hash__(self) -> int:
+        return hash(self.config)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Trainer) and self.config == other.config
+
+    # -- state ----------------------------------------------------------------------------------
+    def init(self, key: jax.Array) -> TrainState:
+        cfg, p = self.config, self.params
+        k_agent, k_env, key = jax.random.split(key, 3)
+        curr = C.init(cfg.curriculum, float(p.threshold0), float(p.e_min))
+        obs, env = jax.vmap(E.reset, in_axes=(0, None, None))(jax.random.split(k_env, cfg.n_envs), p, curr.threshold)
+        n = cfg.dqn.n_step
+        queue = R.nstep_init(n, p.obs_size)
+        return TrainState(
+            key=key,
+            env=env,
+            obs=obs.astype(jnp.float32),
+            agent=self.agent.init(k_agent),
+            buffer=R.init(cfg.dqn.buffer_size, p.obs_size, p.n_actions),
+            queues=jax.tree.map(lambda x: jnp.broadcast_to(x, (cfg.n_envs, *x.shape)), queue),
+            curriculum=curr,
+            ep_return=jnp.zeros(cfg.n_envs),
+            episodes=jnp.asarray(0),
+            steps=jnp.asarray(0),
+        )
+
+    # -- one step -------------------------------------------------------------------------------
+    def step(self, ts: TrainState, _=None) -> tuple[TrainState, dict]:
+        cfg, p, agent = self.config, E.for_batch(self.params), self.agent
+        B = cfg.n_envs
+        key, k_act, k_env, k_reset, k_upd = jax.random.split(ts.key, 5)
+        masks = jax.vmap(E.action_mask, in_axes=(0, None))(ts.env, p)
+        actions = jax.vmap(agent.act, in_axes=(0, None, 0, 0))(jax.random.split(k_act, B), ts.agent, ts.obs, masks)
+        obs2, env2, reward, term, trunc, info = jax.vmap(E.step, in_axes=(0, 0, 0, None))(
+            jax.random.split(k_env, B), ts.env, actions, p
+        )
+        obs2 = obs2.astype(jnp.float32)
+        wires = jnp.asarray(action_arrays(p.n_qubits)["wires"])
+        next_mask = jax.vmap(lambda la: legal_mask(la, p.allowed, wires))(env2.last_action)
+        queues, items, valid = jax.vmap(R.nstep_push, in_axes=(0, 0, 0, 0, 0, 0, 0, 0, None))(
+            ts.queues, ts.obs, actions, reward, obs2, next_mask, term, trunc, agent.gamma
+        )
+        flat = jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), items)
+        buffer = R.add(ts.buffer, flat, valid.reshape(-1))
+        done = term | trunc
+        ep_return = ts.ep_return + reward
+
+        def curriculum_update(curr, xs):
+            d, success, best = xs
+            new = C.update(cfg.curriculum, curr, success, best, p.e_min)
+            return jax.tree.map(lambda a, b: jnp.where(d, a, b), new, curr), None
+
+        curr, _ = jax.lax.scan(curriculum_update, ts.curriculum, (done, info["success"], env2.best_energy))
+        obs_r, env_r = jax.vmap(E.reset, in_axes=(0, None, None))(jax.random.split(k_reset, B), p, curr.threshold)
+        pick = lambda a, b: jnp.where(done.reshape((B,) + (1,) * (a.ndim - 1)), a, b)  # noqa: E731
+        env_next = jax.tree.map(pick, env_r, env2)
+        obs_next = pick(obs_r.astype(jnp.float32), obs2)
+
+        def learn(agent_state):
+            def one(carry, k):
+                new, loss = agent.update(carry, R.sample(buffer, k, cfg.dqn.batch_size))
+                return new, loss
+
+            return jax.lax.scan(one, agent_state, jax.random.split(k_upd, B))
+
+        ready = buffer.size >= cfg.dqn.batch_size
+        agent_state, losses = jax.lax.cond(ready, learn, lambda s: (s, jnp.full(B, jnp.nan, jnp.float32)), ts.agent)
+        metrics = {
+            "done": done,
+            "reward": reward,
+            "return": ep_return,
+            "energy": env2.energy,
+            "exact_energy": env2.exact_energy,
+            "threshold": env2.threshold,
+            "eps": jnp.broadcast_to(ts.agent.eps, (B,)),
+            "loss": jnp.broadcast_to(jnp.nanmean(losses), (B,)),
+            "gates_arr": env2.circuit.gates,
+            "wires_arr": env2.circuit.wires,
+            "slots_arr": env2.circuit.slots,
+            "angles_arr": env2.circuit.angles,
+            **info,
+        }
+        new = TrainState(
+            key=key,
+            env=env_next,
+            obs=obs_next,
+            agent=agent_state,
+            buffer=buffer,
+            queues=queues,
+            curriculum=curr,
+            ep_return=jnp.where(done, 0.0, ep_return),
+            episodes=ts.episodes + jnp.sum(done),
+            steps=ts.steps + B,
+        )
+        return new, metrics
+
+    def chunk(self, ts: TrainState) -> tuple[TrainState, dict]:
+        return jax.lax.scan(self.step, ts, None, length=self.config.chunk_steps)
+
+    # -- greedy evaluation (no curriculum, no learning) -----------------------------------------
+    def evaluate(self, agent_state: AgentState, key: jax.Array, threshold) -> dict:
+        p = self.params
+
+        def body(carry):
+            k, state, obs, ret = carry
+            k, k_act, k_env = jax.random.split(k, 3)
+            a = self.agent.act(k_act, agent_state, obs.astype(jnp.float32), E.action_mask(state, p), greedy=True)
+            obs, state, r, *_ = E.step(k_env, state, a, p)
+            return k, state, obs, ret + r
+
+        k_reset, k_run = jax.random.split(key)
+        obs, state = E.reset(k_reset, p, threshold)
+        _, state, _, ret = jax.lax.while_loop(lambda c: ~c[1].done, body, (k_run, state, obs, jnp.asarray(0.0)))
+        return {"return": ret, "state": state}
+
+
+def make_trainer(config: SearchConfig) -> Trainer:
+    problem = load_problem(config.problem)
+    params = E.make_params(
+        problem,
+        config.noise,
+        max_steps=config.max_steps,
+        spsa=config.spsa,
+        shots=config.shots,
+        start=config.start,
+        threshold0=config.threshold0,
+        halting=config.halting,
+        halt_min=min(config.halt_min, config.max_steps or E.DEFAULT_MAX_STEPS.get(problem.n_qubits, 250)),
+        halt_terminal=config.halt_terminal,
+    )
+    agent = Agent(config.dqn, params.obs_size, params.n_actions, params.max_steps)
+    return Trainer(config, params, agent)
+
+
+_CHUNK = jax.jit(lambda trainer, ts: trainer.chunk(ts), static_argnums=0)
+_CHUNK_SEEDS = jax.jit(lambda trainer, ts: jax.vmap(trainer.chunk)(ts), static_argnums=0)
+_EVAL = jax.jit(lambda trainer, agent, key, thr: trainer.evaluate(agent, key, thr), static_argnums=0)
+
+
+Callback = Callable[[dict[str, Any]], Any]
+
+
+def search(
+    config: SearchConfig,
+    key: jax.Array | int = 0,
+    *,
+    seeds: Sequence[int] | None = None,
+    callbacks: Sequence[Callback] = (),
+    should_stop: Callable[[], bool] | None = None,
+    resume: Any = None,
+) -> Results:
+    """Run CRLQAS. ``key``/``seeds``: one integer seed (or key), or several seeds trained at once.
+
+    ``callbacks`` receive ``{"event": "chunk" | "episode" | "eval", ...}`` dictionaries;
+    ``should_stop()`` is polled between chunks. ``resume``: a checkpoint from
+    :func:`crlqas_kit.results.load_checkpoint` to continue exactly where it stopped.
+    """
+    with enable_x64():
+        return _search(config, key, seeds, callbacks, should_stop, resume)
+
+
+def _search(config, key, seeds, callbacks, should_stop, resume) -> Results:
+    trainer = make_trainer(config)
+    problem = load_problem(config.problem)
+    seed_list = list(seeds) if seeds is not None else [key if isinstance(key, int) else 0]
+    multi = len(seed_list) > 1
+    if resume is not None:
+        ts, results = resume
+    else:
+        keys = [jax.random.key(s) for s in seed_list] if isinstance(key, int) or seeds is not None else [key]
+        states = [trainer.init(k) for k in keys]
+        ts = jax.tree.map(lambda *xs: jnp.stack(xs), *states) if multi else states[0]
+        results = Results(config=config, seeds=seed_list, problem=problem.summary())
+    t0 = time.perf_counter() - results.seconds
+    next_eval = {s: (len(results.episodes_of(s)) // config.eval_every + 1) * config.eval_every for s in seed_list}
+    while min(len(results.episodes_of(s)) for s in seed_list) < config.episodes:
+        if should_stop is not None and should_stop():
+            results.stopped = True
+            break
+        ts, metrics = (_CHUNK_SEEDS if multi else _CHUNK)(trainer, ts)
+        metrics = jax.device_get(metrics)
+        for i, seed in enumerate(seed_list):
+            m = jax.tree.map(lambda x, i=i: x[i], metrics) if multi else metrics
+            for record in _episodes_from(m, problem, results, seed):
+                for cb in callbacks:
+                    cb({"event": "episode", **record})
+            if len(results.episodes_of(seed)) >= next_eval[seed] and config.eval_episodes:
+                agent = jax.tree.map(lambda x, i=i: x[i], ts.agent) if multi else ts.agent
+                thr = ts.curriculum.threshold[i] if multi else ts.curriculum.threshold
+                for k in range(config.eval_episodes):
+                    ev = jax.device_get(_EVAL(trainer, agent, jax.random.key(10_000 + next_eval[seed] + k), thr))
+                    record = results.add_eval(seed, len(results.episodes_of(seed)), ev, problem)
+                    for cb in callbacks:
+                        cb({"event": "eval", **record})
+                next_eval[seed] += config.eval_every
+        results.seconds = time.perf_counter() - t0
+        results.checkpoint = ts
+        for cb in callbacks:
+            cb(
+                {
+                    "event": "chunk",
+                    "episodes": [len(results.episodes_of(s)) for s in seed_list],
+                    "target": config.episodes,
+                    "seconds": results.seconds,
+                }
+            )
+    results.seconds = time.perf_counter() - t0
+    results.checkpoint = ts
+    return results
+
+
+def _episodes_from(m: dict, problem, results: Results, seed: int) -> list[dict]:
+    """Turn the per-step metrics of a chunk ``(K, B, ...)`` into episode records."""
+    out = []
+    K, B = m["done"].shape
+    for k in range(K):
+        for b in range(B):
+            if not m["done"][k, b]:
+                continue
+            circuit = circuit_record(
+                problem.n_qubits,
+                m["gates_arr"][k, b],
+                m["wires_arr"][k, b],
+                m["slots_arr"][k, b],
+                m["angles_arr"][k, b],
+                int(m["gates"][k, b]),
+            )
+            record = {
+                "seed": seed,
+                "episode": len(results.episodes_of(seed)) + 1,
+                "return": float(m["return"][k, b]),
+                "energy": float(m["energy"][k, b]),
+                "exact_energy": float(m["exact_energy"][k, b]),
+                "error": float(m["error"][k, b]),
+                "success": bool(m["success"][k, b]),
+                "chemically_accurate": bool(m["chemically_accurate"][k, b]),
+                "gates": int(m["gates"][k, b]),
+                "cnots": int(m["cnots"][k, b]),
+                "depth": int(m["depth"][k, b]),
+                "eps": float(m["eps"][k, b]),
+                "threshold": float(m["threshold"][k, b]),
+                "loss": float(m["loss"][k, b]),
+            }
+            results.add_episode(record, circuit)
+            out.append(record)
+    return out
