@@ -94,6 +94,54 @@ def cmd_problems(args) -> int:
     return 0
 
 
+def cmd_vqe(args) -> int:
+    """Optimise the angles of a QASM circuit for a problem's energy (the QASM angles are the start)."""
+    from .optim.vqe import optimize
+    from .problems import load_problem
+    from .sim.noise import parse_noise
+    from .sim.qasm import load_qasm
+
+    problem = load_problem(args.problem)
+    try:
+        circuit = load_qasm(args.qasm)
+    except UnicodeDecodeError:
+        raise UsageError(f"{args.qasm}: not a UTF-8 text file") from None
+    if circuit.n_qubits > MAX_QUBITS:
+        raise UsageError(f"{args.qasm} declares {circuit.n_qubits} qubits; the simulator handles at most {MAX_QUBITS}")
+    if circuit.n_qubits != problem.n_qubits:
+        raise UsageError(f"{args.qasm} declares {circuit.n_qubits} qubits but {problem.name} has {problem.n_qubits}")
+    noise = parse_noise(args.noise, circuit.n_qubits)
+    res = optimize(problem, circuit, noise, method=args.method, budget=args.budget, key=args.seed, shots=args.shots)
+    out = {
+        "problem": problem.name,
+        "method": res.method,
+        "noise": args.noise,
+        "shots": args.shots,
+        "budget": args.budget,
+        "seed": args.seed,
+        "energy": res.energy,
+        "exact_energy": res.exact_energy,
+        "e0": problem.e0,
+        "error": res.error,
+        "chemically_accurate": problem.is_chemically_accurate(res.exact_energy),
+        "evaluations": res.evaluations,
+        "seconds": res.seconds,
+        "params": [float(v) for v in res.params],
+    }
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    shots = "exact expectations" if args.shots is None else f"{args.shots} shots per term"
+    print(f"{problem.name}: {res.method}, noise {args.noise}, {shots}, {len(circuit)} gates, {len(res.params)} angles")
+    print(f"best energy:  {res.energy:.10f} Ha  (as the optimiser evaluated it)")
+    print(f"exact energy: {res.exact_energy:.10f} Ha  (noise-channel exact, no shot noise)")
+    verdict = "yes" if out["chemically_accurate"] else "no"
+    print(f"E0: {problem.e0:.10f} Ha   error: {res.error:.3e} Ha   chemically accurate: {verdict}")
+    print(f"evaluations: {res.evaluations}   seconds: {res.seconds:.2f}")
+    print("params: " + " ".join(f"{v:.6f}" for v in res.params))
+    return 0
+
+
 class _Progress:
     """A one-line progress bar on stderr for ``crlqas search``."""
 
@@ -132,14 +180,32 @@ def _search_config(args):
         changes["episodes"] = args.episodes
     if args.shots is not None:
         changes["shots"] = args.shots
-    return cfg.replace(**changes)
+    cfg = cfg.replace(**changes)
+    # validate what the search would only reject after compiling, before anything is printed
+    from .sim.noise import parse_noise
+    from .sim.shots import check_shots
+
+    parse_noise(cfg.noise, load_problem(cfg.problem).n_qubits)
+    check_shots(cfg.shots)
+    return cfg
+
+
+def _output_dir(path: str) -> Path:
+    """Create the run directory up front, so a bad ``--out`` fails before any training."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output path {out} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot create output directory {out}: {err.strerror}") from None
+    return out
 
 
 def cmd_search(args) -> int:
     from .results import load_checkpoint
     from .search import search
 
-    out = Path(args.out)
     if args.resume:
         state, results = load_checkpoint(args.resume)
         cfg = results.config if args.episodes is None else results.config.replace(episodes=args.episodes)
@@ -148,6 +214,7 @@ def cmd_search(args) -> int:
     else:
         cfg = _search_config(args)
         seeds, resume = args.seeds, None
+    out = _output_dir(args.out)
     print(cfg, file=sys.stderr)
     progress = _Progress(args.quiet)
     results = search(cfg, seeds=seeds, callbacks=[progress], resume=resume)
@@ -174,12 +241,12 @@ def cmd_demo(args) -> int:
     from .search_config import preset
     from .viz.plots import write_report
 
+    out = _output_dir(args.out)
     problem = load_problem("H2-2q")
     cfg = preset("fast", problem.name, problem.n_qubits, episodes=args.episodes)
     print(cfg, file=sys.stderr)
     results = search(cfg, seeds=[0], callbacks=[_Progress()])
     print(file=sys.stderr)
-    out = Path(args.out)
     results.save(out)
     report = write_report(out)
     print(results.summary_table())
@@ -202,6 +269,17 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("problems", help="list the shipped molecular problems")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=cmd_problems)
+
+    vq = sub.add_parser("vqe", help="optimise the angles of a QASM circuit (VQE) for a problem")
+    vq.add_argument("--problem", required=True, help="a shipped problem name (see `crlqas problems`)")
+    vq.add_argument("--qasm", required=True, help="OpenQASM 2.0 file; its angles are the starting point")
+    vq.add_argument("--noise", default="none", help="noise spec, e.g. depolarizing, mumbai-median (default none)")
+    vq.add_argument("--shots", type=int, default=None, help="shots per Pauli term (SPSA methods; default exact)")
+    vq.add_argument("--method", default="adam-spsa", help="adam-spsa (default), spsa, adam or cobyla")
+    vq.add_argument("--budget", type=int, default=500, help="objective evaluations (adam: steps; default 500)")
+    vq.add_argument("--seed", type=int, default=0, help="PRNG seed: SPSA directions and shot noise (default 0)")
+    vq.add_argument("--json", action="store_true", help="print one JSON object")
+    vq.set_defaults(func=cmd_vqe)
 
     se = sub.add_parser("search", help="run CRLQAS (training, curriculum, evaluations) and save the run")
     se.add_argument("--problem", default="H2-2q", help="a shipped problem name (default H2-2q)")

@@ -68,6 +68,18 @@ class Results:
     checkpoint: Any = None
     versions: dict[str, str] = dataclasses.field(default_factory=package_versions)
 
+    def __repr__(self) -> str:
+        # concise: the dataclass default would print every episode and the whole training state
+        name = self.problem.get("name", "?") if isinstance(self.problem, dict) else self.problem
+        first = {s: self.first_chemically_accurate(s) for s in self.seeds}
+        return (
+            f"Results({name}, seeds={self.seeds}, episodes={len(self.episodes)}, evals={len(self.evals)}, "
+            f"first chemically accurate episode={first}, seconds={self.seconds:.1f}"
+            + (", stopped" if self.stopped else "")
+            + (", with checkpoint" if self.checkpoint is not None else "")
+            + ")"
+        )
+
     def episodes_of(self, seed: int) -> list[dict[str, Any]]:
         return [e for e in self.episodes if e["seed"] == seed]
 
@@ -217,7 +229,17 @@ def load_state(path: Path, template: Any) -> Any:
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = []
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}: line {i} is not valid JSON ({err})") from None
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}: line {i} is not a JSON object")
+            rows.append(row)
+    return rows
 
 
 def load_run(path: str | Path, with_checkpoint: bool = False) -> Results:
@@ -231,21 +253,24 @@ def load_run(path: str | Path, with_checkpoint: bool = False) -> Results:
     try:
         meta = json.loads(cfg_file.read_text())
         config = SearchConfig.from_dict(meta["config"])
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise ValueError(f"{cfg_file}: malformed run config ({err})") from None
-    results = Results(
-        config=config,
-        seeds=list(meta["seeds"]),
-        problem=meta["problem"],
-        episodes=_read_jsonl(path / "episodes.jsonl"),
-        evals=_read_jsonl(path / "evals.jsonl"),
-        seconds=float(meta["seconds"]),
-        stopped=bool(meta["stopped"]),
-        versions=meta["versions"],
-    )
+        results = Results(
+            config=config,
+            seeds=[int(s) for s in meta["seeds"]],
+            problem=dict(meta["problem"]),
+            seconds=float(meta["seconds"]),
+            stopped=bool(meta["stopped"]),
+            versions=dict(meta["versions"]),
+        )
+    except (ValueError, KeyError, TypeError) as err:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{cfg_file}: malformed run config ({type(err).__name__}: {err})") from None
+    results.episodes = _read_jsonl(path / "episodes.jsonl")
+    results.evals = _read_jsonl(path / "evals.jsonl")
     for f in sorted((path / "best").glob("seed*_*.json")):
-        seed = int(f.stem.split("_")[0][4:])
-        results.best.setdefault(seed, []).append(json.loads(f.read_text()))
+        try:
+            seed = int(f.stem.split("_")[0][4:])
+            results.best.setdefault(seed, []).append(json.loads(f.read_text()))
+        except ValueError as err:
+            raise ValueError(f"{f}: malformed best-circuit file ({err})") from None
     if with_checkpoint and (path / "checkpoint.npz").exists():
         results.checkpoint = path / "checkpoint.npz"
     return results

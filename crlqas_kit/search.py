@@ -60,11 +60,17 @@ class Trainer:
     params: E.EnvParams
     agent: Agent
 
+    def _compiled_key(self) -> SearchConfig:
+        # The run length and the evaluation schedule are read by the Python loop only, never
+        # inside the compiled chunk: runs that differ only there (e.g. a resume with more
+        # episodes) share one compilation.
+        return self.config.replace(episodes=1, eval_every=1, eval_episodes=0)
+
     def __hash__(self) -> int:
-        return hash(self.config)
+        return hash(self._compiled_key())
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Trainer) and self.config == other.config
+        return isinstance(other, Trainer) and self._compiled_key() == other._compiled_key()
 
     # -- state ----------------------------------------------------------------------------------
     def init(self, key: jax.Array) -> TrainState:
@@ -74,7 +80,7 @@ class Trainer:
         obs, env = jax.vmap(E.reset, in_axes=(0, None, None))(jax.random.split(k_env, cfg.n_envs), p, curr.threshold)
         n = cfg.dqn.n_step
         queue = R.nstep_init(n, p.obs_size)
-        return TrainState(
+        ts = TrainState(
             key=key,
             env=env,
             obs=obs.astype(jnp.float32),
@@ -86,6 +92,9 @@ class Trainer:
             episodes=jnp.asarray(0),
             steps=jnp.asarray(0),
         )
+        # Strong (non-weak) dtypes, so that the state entering a chunk has exactly the types of the
+        # state leaving it and of a reloaded checkpoint: otherwise each of them compiles anew.
+        return jax.tree.map(_strong, ts)
 
     # -- one step -------------------------------------------------------------------------------
     def step(self, ts: TrainState, _=None) -> tuple[TrainState, dict]:
@@ -177,6 +186,12 @@ class Trainer:
         return {"return": ret, "state": state}
 
 
+def _strong(x):
+    if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+        return x
+    return jnp.asarray(x, dtype=x.dtype)
+
+
 def make_trainer(config: SearchConfig) -> Trainer:
     problem = load_problem(config.problem)
     params = E.make_params(
@@ -226,33 +241,38 @@ def _search(config, key, seeds, callbacks, should_stop, resume) -> Results:
     trainer = make_trainer(config)
     problem = load_problem(config.problem)
     seed_list = list(seeds) if seeds is not None else [key if isinstance(key, int) else 0]
-    multi = len(seed_list) > 1
-    if resume is not None:
+    if resume is not None:  # the checkpoint's seeds, whatever key/seeds were passed
         ts, results = resume
-    else:
+        seed_list = list(results.seeds)
+        results.config = config  # e.g. a longer run: saved with the config it continued under
+        results.stopped = False  # set again below if this run is stopped too
+    multi = len(seed_list) > 1
+    if resume is None:
         keys = [jax.random.key(s) for s in seed_list] if isinstance(key, int) or seeds is not None else [key]
         states = [trainer.init(k) for k in keys]
         ts = jax.tree.map(lambda *xs: jnp.stack(xs), *states) if multi else states[0]
         results = Results(config=config, seeds=seed_list, problem=problem.summary())
     t0 = time.perf_counter() - results.seconds
-    next_eval = {s: (len(results.episodes_of(s)) // config.eval_every + 1) * config.eval_every for s in seed_list}
-    while min(len(results.episodes_of(s)) for s in seed_list) < config.episodes:
+    done = {s: len(results.episodes_of(s)) for s in seed_list}  # episodes per seed (no rescans: O(1))
+    next_eval = {s: (done[s] // config.eval_every + 1) * config.eval_every for s in seed_list}
+    while min(done.values()) < config.episodes:
         if should_stop is not None and should_stop():
             results.stopped = True
             break
         ts, metrics = (_CHUNK_SEEDS if multi else _CHUNK)(trainer, ts)
         metrics = jax.device_get(metrics)
+        results.seconds = time.perf_counter() - t0  # the chunk's episodes are stamped with its end time
         for i, seed in enumerate(seed_list):
             m = jax.tree.map(lambda x, i=i: x[i], metrics) if multi else metrics
-            for record in _episodes_from(m, problem, results, seed):
+            for record in _episodes_from(m, problem, results, seed, done):
                 for cb in callbacks:
                     cb({"event": "episode", **record})
-            if len(results.episodes_of(seed)) >= next_eval[seed] and config.eval_episodes:
+            if done[seed] >= next_eval[seed] and config.eval_episodes:
                 agent = jax.tree.map(lambda x, i=i: x[i], ts.agent) if multi else ts.agent
                 thr = ts.curriculum.threshold[i] if multi else ts.curriculum.threshold
                 for k in range(config.eval_episodes):
                     ev = jax.device_get(_EVAL(trainer, agent, jax.random.key(10_000 + next_eval[seed] + k), thr))
-                    record = results.add_eval(seed, len(results.episodes_of(seed)), ev, problem)
+                    record = results.add_eval(seed, done[seed], ev, problem)
                     for cb in callbacks:
                         cb({"event": "eval", **record})
                 next_eval[seed] += config.eval_every
@@ -262,7 +282,7 @@ def _search(config, key, seeds, callbacks, should_stop, resume) -> Results:
             cb(
                 {
                     "event": "chunk",
-                    "episodes": [len(results.episodes_of(s)) for s in seed_list],
+                    "episodes": [done[s] for s in seed_list],
                     "target": config.episodes,
                     "seconds": results.seconds,
                 }
@@ -272,8 +292,8 @@ def _search(config, key, seeds, callbacks, should_stop, resume) -> Results:
     return results
 
 
-def _episodes_from(m: dict, problem, results: Results, seed: int) -> list[dict]:
-    """Turn the per-step metrics of a chunk ``(K, B, ...)`` into episode records."""
+def _episodes_from(m: dict, problem, results: Results, seed: int, done: dict[int, int]) -> list[dict]:
+    """Turn the per-step metrics of a chunk ``(K, B, ...)`` into episode records (``done[seed]`` counts)."""
     out = []
     K, B = m["done"].shape
     for k in range(K):
@@ -290,7 +310,7 @@ def _episodes_from(m: dict, problem, results: Results, seed: int) -> list[dict]:
             )
             record = {
                 "seed": seed,
-                "episode": len(results.episodes_of(seed)) + 1,
+                "episode": done[seed] + 1,
                 "return": float(m["return"][k, b]),
                 "energy": float(m["energy"][k, b]),
                 "exact_energy": float(m["exact_energy"][k, b]),
@@ -305,5 +325,6 @@ def _episodes_from(m: dict, problem, results: Results, seed: int) -> list[dict]:
                 "loss": float(m["loss"][k, b]),
             }
             results.add_episode(record, circuit)
+            done[seed] += 1
             out.append(record)
     return out

@@ -73,9 +73,14 @@ class SearchConfig:
         for name, kind in nested.items():
             if isinstance(data.get(name), dict):
                 sub = dict(data[name])
-                if name == "dqn" and "hidden" in sub:
+                bad = set(sub) - {f.name for f in dataclasses.fields(kind)}
+                if bad:
+                    raise ValueError(f"unknown {name} config field(s) {sorted(bad)}")
+                if name == "dqn" and isinstance(sub.get("hidden"), list):
                     sub["hidden"] = tuple(sub["hidden"])
                 data[name] = kind(**sub)
+            elif name in data and not isinstance(data[name], kind):
+                raise ValueError(f"config field {name!r} must be a table of {kind.__name__} fields, got {data[name]!r}")
         return cls(**data)
 
     @classmethod

@@ -50,7 +50,10 @@ def add(buffer: Replay, items: Replay, valid: jnp.ndarray) -> Replay:
     in order at ``pos``, overwriting the oldest entries when full."""
     capacity = buffer.action.shape[0]
     offset = jnp.cumsum(valid) - 1
-    idx = jnp.where(valid, (buffer.pos + offset) % capacity, capacity)  # invalid rows: out of range, dropped
+    # Invalid rows, and valid rows that a later row of this same call would overwrite (more than
+    # ``capacity`` valid rows), go out of range and are dropped: scatter indices stay unique.
+    keep = valid & (offset >= jnp.sum(valid) - capacity)
+    idx = jnp.where(keep, (buffer.pos + offset) % capacity, capacity)
 
     def put(dst, src):
         return dst.at[idx].set(src.astype(dst.dtype), mode="drop")

@@ -1,0 +1,188 @@
+"""``crlqas search`` / ``crlqas report`` / ``--resume``, and one-line errors for bad input.
+
+In-process through ``crlqas_kit.cli.main``. The searches use the fast H2-2q preset, whose
+compiled chunk is shared with ``test_search.py`` when both run in one process (run length and
+evaluation schedule are not part of the compiled chunk).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+
+import pytest
+
+from crlqas_kit import cli
+from crlqas_kit.results import load_run
+from crlqas_kit.search_config import preset
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FIGURES = ("learning_curve.png", "error.png", "threshold.png", "best_circuit.png")
+
+
+def run(capsys, *argv):
+    rc = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_one_line_error(rc, out, err):
+    assert rc == 2
+    assert out == ""
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1 and err.endswith("\n"), err
+    assert lines[0].startswith("crlqas: error: ") and len(lines[0]) > len("crlqas: error: ") + 10
+    return lines[0]
+
+
+def log(episodes):
+    return json.dumps([{k: v for k, v in e.items() if k != "seconds"} for e in episodes])
+
+
+@pytest.fixture(scope="module")
+def search_dir(tmp_path_factory):
+    """``crlqas search --problem H2-2q --episodes 10 --out DIR --quiet``, run once (capsys is per test)."""
+    out = tmp_path_factory.mktemp("cli") / "run"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        rc = cli.main(["search", "--problem", "H2-2q", "--episodes", "10", "--out", str(out), "--quiet"])
+    return out, rc, stdout.getvalue(), stderr.getvalue()
+
+
+@pytest.fixture(scope="module")
+def report(search_dir):
+    out = search_dir[0]
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        rc = cli.main(["report", str(out)])
+    return rc, stdout.getvalue()
+
+
+# ----------------------------------------------------------------------------- search
+def test_search_writes_a_run_directory(search_dir):
+    out, rc, stdout, stderr = search_dir
+    assert rc == 0
+    assert f"run saved to {out}" in stdout
+    assert "| seed | episodes | chem. acc." in stdout and "| 0 |" in stdout
+    assert "[#" not in stderr  # --quiet: no progress bar
+    for name in ("config.json", "episodes.jsonl", "checkpoint.npz"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    assert (out / "evals.jsonl").is_file()  # empty: 10 episodes < the preset's eval_every
+    assert list((out / "best").glob("seed0_*.qasm"))
+    res = load_run(out)
+    assert res.config == preset("fast", "H2-2q", 2, episodes=10)
+    assert res.seeds == [0] and len(res.episodes) >= 10 and not res.stopped
+    assert res.first_chemically_accurate(0) is not None
+
+
+def test_search_progress_bar_without_quiet(search_dir, capsys, tmp_path):
+    """Without --quiet the bar ticks on stderr (a stop after the first chunk keeps this short)."""
+    out = tmp_path / "bar"
+    rc, stdout, stderr = run(capsys, "search", "--problem", "H2-2q", "--episodes", "1", "--out", out)
+    assert rc == 0 and "run saved to" in stdout
+    assert "episodes, best error" in stderr and "\r[" in stderr
+    assert len(load_run(out).episodes) >= 1
+
+
+# ----------------------------------------------------------------------------- report
+def test_report_writes_markdown_and_pngs(search_dir, report):
+    out = search_dir[0]
+    rc, stdout = report
+    assert rc == 0 and f"wrote {out / 'report.md'}" in stdout
+    text = (out / "report.md").read_text()
+    assert text.startswith("# CRLQAS report: H2-2q")
+    assert "| seed | episodes |" in text and "## Best circuit" in text
+    for name in FIGURES:
+        data = (out / name).read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) > 2000, name
+        assert f"]({name})" in text, name
+
+
+# ----------------------------------------------------------------------------- resume
+def test_resume_continues_the_run(search_dir, report, capsys, tmp_path):
+    out = search_dir[0]
+    before = load_run(out)
+    out2 = tmp_path / "more"
+    rc, stdout, stderr = run(capsys, "search", "--resume", out, "--episodes", "20", "--out", out2, "--quiet")
+    assert rc == 0 and f"run saved to {out2}" in stdout
+    res = load_run(out2)
+    assert res.config == preset("fast", "H2-2q", 2, episodes=20)
+    assert len(res.episodes) >= 20 and res.seeds == [0]
+    # the first part of the log is the saved run's, untouched; the original directory is unchanged
+    assert log(res.episodes[: len(before.episodes)]) == log(before.episodes)
+    assert [e["episode"] for e in res.episodes] == list(range(1, len(res.episodes) + 1))
+    assert log(load_run(out).episodes) == log(before.episodes)
+    assert (out2 / "checkpoint.npz").is_file()
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_unknown_problem(capsys, tmp_path):
+    line = assert_one_line_error(*run(capsys, "search", "--problem", "Nope-9q", "--out", tmp_path / "x"))
+    assert "Nope-9q" in line
+    assert not (tmp_path / "x" / "config.json").exists()  # no run written
+
+
+def test_missing_out_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["search", "--problem", "H2-2q"])
+    assert exc.value.code == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_bad_episodes(capsys, tmp_path):
+    line = assert_one_line_error(*run(capsys, "search", "--episodes", "0", "--out", tmp_path / "x"))
+    assert "episodes" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("bad.toml", "problem = \n"),
+        ("bad.json", '{"problem": '),
+        ("unknown.toml", 'problem = "H2-2q"\nepisodez = 3\n'),
+        ("nested.toml", "[dqn]\nhidden = [8]\nwidth = 3\n"),
+        ("invalid.json", '{"episodes": -1}'),
+    ],
+)
+def test_malformed_config_file(capsys, tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    assert_one_line_error(*run(capsys, "search", "--config", path, "--out", tmp_path / "x"))
+
+
+def test_missing_config_file(capsys, tmp_path):
+    assert_one_line_error(*run(capsys, "search", "--config", tmp_path / "none.toml", "--out", tmp_path / "x"))
+
+
+def test_report_on_a_non_run_dir(capsys, tmp_path):
+    line = assert_one_line_error(*run(capsys, "report", tmp_path))
+    assert "not a run directory" in line
+    assert_one_line_error(*run(capsys, "report", tmp_path / "missing"))
+    (tmp_path / "config.json").write_text("{broken")
+    assert "config.json" in assert_one_line_error(*run(capsys, "report", tmp_path))
+
+
+def test_resume_from_a_non_run_dir(capsys, tmp_path):
+    assert_one_line_error(*run(capsys, "search", "--resume", tmp_path, "--out", tmp_path / "x"))
+
+
+def test_resume_from_a_run_without_checkpoint(capsys, tmp_path, search_dir):
+    copy = tmp_path / "copy"
+    shutil.copytree(search_dir[0], copy)
+    (copy / "checkpoint.npz").unlink()
+    line = assert_one_line_error(*run(capsys, "search", "--resume", copy, "--out", tmp_path / "x"))
+    assert "checkpoint" in line
+
+
+def test_unknown_noise_is_one_line(capsys, tmp_path):
+    assert_one_line_error(*run(capsys, "search", "--noise", "bogus-noise", "--out", tmp_path / "x"))
+
+
+def test_unknown_noise_fails_with_exit_2(capsys, tmp_path):
+    rc, out, err = run(capsys, "search", "--noise", "bogus-noise", "--out", tmp_path / "x")
+    assert rc == 2 and out == "" and "Traceback" not in err
+    assert err.splitlines()[-1].startswith("crlqas: error: ") and "bogus-noise" in err
+    assert not (tmp_path / "x" / "config.json").exists()

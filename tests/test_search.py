@@ -1,0 +1,338 @@
+"""The CRLQAS search loop: solving H2-2q, callbacks, stop requests, evaluations, seeds, and resume.
+
+Every search here uses ONE configuration (``CFG``, up to the run length and evaluation schedule,
+which are not part of the compiled chunk), so the training chunk compiles once per process for
+one seed and once for the vmapped two-seed case. Module fixtures run each search once and share
+the results.
+"""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import numpy as np
+import pytest
+
+from crlqas_kit import enable_x64, expectation
+from crlqas_kit.problems import CHEMICAL_ACCURACY, load_problem
+from crlqas_kit.results import load_checkpoint, load_run
+from crlqas_kit.rl import curriculum as C
+from crlqas_kit.search import make_trainer, search
+from crlqas_kit.search_config import preset
+from crlqas_kit.sim.qasm import load_qasm
+
+PROBLEM = load_problem("H2-2q")
+CFG = preset("fast", "H2-2q", 2, episodes=30, eval_every=10)
+SEED = 0
+
+
+def log(episodes) -> str:
+    """Per-episode logs without wall-clock times, as exact text (floats round-trip; NaN == NaN)."""
+    return json.dumps([{k: v for k, v in e.items() if k != "seconds"} for e in episodes])
+
+
+def leaves(state) -> list[np.ndarray]:
+    out = []
+    for x in jax.tree.leaves(state):
+        if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+            x = jax.random.key_data(x)
+        out.append(np.asarray(x))
+    return out
+
+
+def assert_same_state(a, b):
+    la, lb = leaves(a), leaves(b)
+    assert len(la) == len(lb)
+    for i, (x, y) in enumerate(zip(la, lb, strict=True)):
+        assert x.dtype == y.dtype and x.shape == y.shape, i
+        np.testing.assert_array_equal(x, y, err_msg=f"leaf {i}")
+
+
+class ChunkCounter:
+    """A callback counting chunk events, and a ``should_stop`` that fires after ``limit`` chunks."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit, self.chunks, self.polls = limit, 0, 0
+
+    def __call__(self, event) -> None:
+        if event["event"] == "chunk":
+            self.chunks += 1
+
+    def should_stop(self) -> bool:
+        self.polls += 1
+        return self.limit is not None and self.chunks >= self.limit
+
+
+@pytest.fixture(scope="module")
+def run():
+    """The uninterrupted reference run: CFG, seed 0, with every callback event recorded."""
+    events = []
+    results = search(CFG, SEED, callbacks=[events.append])
+    return results, events
+
+
+@pytest.fixture(scope="module")
+def run_dir(run, tmp_path_factory):
+    return run[0].save(tmp_path_factory.mktemp("search") / "run")
+
+
+@pytest.fixture(scope="module")
+def two_seeds():
+    return search(CFG, seeds=[0, 1])
+
+
+# ----------------------------------------------------------------------------- solving
+def test_solves_h2_2q_noiselessly(run, run_dir):
+    results, _ = run
+    first = results.first_chemically_accurate(SEED)
+    assert first is not None and 1 <= first <= CFG.episodes
+    assert min(e["error"] for e in results.episodes) < CHEMICAL_ACCURACY
+    best = results.best[SEED][0]
+    assert best["chemically_accurate"] and best["error"] < CHEMICAL_ACCURACY
+    # the saved QASM of the best circuit, re-evaluated independently, is chemically accurate
+    circuit = load_qasm(run_dir / "best" / f"seed{SEED}_0.qasm")
+    assert len(circuit) == best["gates"] and circuit.counts()["cnots"] == best["cnots"]
+    energy = expectation(circuit, PROBLEM.hamiltonian)
+    assert abs(energy - PROBLEM.e0) < CHEMICAL_ACCURACY
+    assert energy == pytest.approx(best["exact_energy"], abs=1e-9)
+
+
+def test_episode_log_fields(run):
+    results, _ = run
+    eps = results.episodes_of(SEED)
+    assert len(eps) == len(results.episodes) >= CFG.episodes
+    assert [e["episode"] for e in eps] == list(range(1, len(eps) + 1))
+    for e in eps:
+        assert e["error"] == pytest.approx(abs(e["exact_energy"] - PROBLEM.e0), abs=1e-12)
+        assert e["chemically_accurate"] == (e["error"] < CHEMICAL_ACCURACY)
+        assert 1 <= e["gates"] <= 40 and 0 <= e["cnots"] <= e["gates"] and 1 <= e["depth"] <= e["gates"]
+        assert CFG.dqn.eps_min <= e["eps"] <= 1.0 and e["threshold"] > 0
+    # epsilon never increases; it starts at 1 and has decayed once learning started
+    eps_values = [e["eps"] for e in eps]
+    assert eps_values[0] == 1.0 and all(a >= b for a, b in zip(eps_values, eps_values[1:], strict=False))
+    assert eps_values[-1] < 1.0
+
+
+def test_episode_wall_times(run):
+    """Episodes are stamped with the wall time at the end of their chunk (compile included)."""
+    results, events = run
+    chunk_seconds = [e["seconds"] for e in events if e["event"] == "chunk"]
+    stamps = [e["seconds"] for e in results.episodes]
+    assert stamps == sorted(stamps) and stamps[0] > 0
+    assert stamps[-1] <= chunk_seconds[-1] <= results.seconds
+    # every stamp lies within the chunk that produced the episode
+    seen, k = 0, 0
+    for e in events:
+        if e["event"] == "episode":
+            lower = chunk_seconds[k - 1] if k else 0.0
+            assert lower < results.episodes[seen]["seconds"] <= chunk_seconds[k]
+            seen += 1
+        elif e["event"] == "chunk":
+            k += 1
+    row = results.summary()[0]
+    first = results.first_chemically_accurate(SEED)
+    assert row["seconds_to_chemical_accuracy"] == results.episodes[first - 1]["seconds"] > 0
+
+
+def test_gamma_and_trainer_identity():
+    trainer = make_trainer(CFG)
+    assert trainer.params.max_steps == 40
+    assert trainer.agent.gamma == 0.005 ** (1 / 40)
+    # run length and evaluation schedule are not part of the compiled chunk; everything else is
+    assert trainer == make_trainer(CFG.replace(episodes=7, eval_every=3, eval_episodes=0))
+    assert hash(trainer) == hash(make_trainer(CFG.replace(episodes=7)))
+    assert trainer != make_trainer(CFG.replace(chunk_steps=8))
+    assert trainer != make_trainer(CFG.replace(dqn=CFG.dqn.__class__(hidden=(64,))))
+
+
+def test_state_types_are_stable_across_chunks_and_checkpoints(run_dir):
+    """The state entering a chunk has the types of the state leaving it and of a reloaded
+    checkpoint, so a run (and its resume) compiles the chunk once."""
+
+    def aval(x):
+        return (x.shape, str(x.dtype), bool(getattr(x, "weak_type", False)))
+
+    with enable_x64():
+        trainer = make_trainer(CFG)
+        ts = trainer.init(jax.random.key(0))
+        out, _ = jax.eval_shape(trainer.chunk, ts)
+    assert [aval(x) for x in jax.tree.leaves(ts)] == [aval(x) for x in jax.tree.leaves(out)]
+    loaded, _ = load_checkpoint(run_dir)
+    assert [aval(x) for x in jax.tree.leaves(ts)] == [aval(x) for x in jax.tree.leaves(loaded)]
+
+
+# ----------------------------------------------------------------------------- callbacks
+def test_callbacks_receive_episode_chunk_and_eval_events(run):
+    results, events = run
+    kinds = {e["event"] for e in events}
+    assert kinds == {"episode", "chunk", "eval"}
+    episodes = [e for e in events if e["event"] == "episode"]
+    assert log([{k: v for k, v in e.items() if k != "event"} for e in episodes]) == log(results.episodes)
+    evals = [{k: v for k, v in e.items() if k != "event"} for e in events if e["event"] == "eval"]
+    assert evals == results.evals
+    chunks = [e for e in events if e["event"] == "chunk"]
+    assert len(chunks) * CFG.chunk_steps * CFG.n_envs == int(results.checkpoint.steps)
+    assert all(c["target"] == CFG.episodes for c in chunks)
+    done = [c["episodes"][0] for c in chunks]
+    assert done == sorted(done) and done[-1] == len(results.episodes) and done[-2] < CFG.episodes
+    seconds = [c["seconds"] for c in chunks]
+    assert seconds == sorted(seconds)
+    # each chunk event follows the episode events of that chunk
+    seen = 0
+    for e in events:
+        if e["event"] == "episode":
+            seen += 1
+        elif e["event"] == "chunk":
+            assert e["episodes"] == [seen]
+
+
+# ----------------------------------------------------------------------------- evaluations
+def test_evaluations_logged_separately(run):
+    results, _ = run
+    assert len(results.evals) >= 2
+    after = [ev["after_episodes"] for ev in results.evals]
+    assert after == sorted(set(after))
+    for k, ev in enumerate(results.evals, 1):
+        assert ev["seed"] == SEED and ev["after_episodes"] >= k * CFG.eval_every
+        assert ev["error"] == pytest.approx(abs(ev["exact_energy"] - PROBLEM.e0), abs=1e-12)
+        assert ev["chemically_accurate"] == (ev["error"] < CHEMICAL_ACCURACY)
+        assert ev["gates"] >= 1
+    # no evaluation shows up in the training log
+    assert [e["episode"] for e in results.episodes] == list(range(1, len(results.episodes) + 1))
+
+
+def test_evaluations_do_not_touch_curriculum_or_training(run):
+    results, _ = run
+    # the curriculum counted exactly the training episodes, not the evaluation episodes
+    assert int(results.checkpoint.curriculum.episodes) == len(results.episodes)
+    # a run without evaluations trains identically (same curriculum thresholds, same everything)
+    no_evals = search(CFG.replace(eval_episodes=0), SEED)
+    assert no_evals.evals == []
+    assert log(no_evals.episodes) == log(results.episodes)
+    assert_same_state(no_evals.checkpoint, results.checkpoint)
+
+
+def test_curriculum_update_in_evaluation_mode_is_identity():
+    cfg = C.CurriculumConfig(delta=0.01, greedy_period=2, n_successes=1, n_shrinks=10)
+    with enable_x64():
+        state = C.init(cfg, 0.5, -1.0)
+        same = C.update(cfg, state, True, -0.9, -1.0, evaluation=True)
+        assert same is state
+        moved = C.update(cfg, state, True, -0.9, -1.0)
+        assert int(moved.episodes) == 1 and float(moved.threshold) == pytest.approx(0.499)
+
+
+def test_trainer_evaluate_is_greedy_and_pure(run):
+    from crlqas_kit.search import _EVAL
+
+    results, _ = run
+    trainer = make_trainer(CFG)
+    ts = results.checkpoint
+    before = leaves(ts)
+    with enable_x64():
+        key = jax.random.key(123)
+        a = jax.device_get(_EVAL(trainer, ts.agent, key, ts.curriculum.threshold))
+        b = jax.device_get(_EVAL(trainer, ts.agent, key, ts.curriculum.threshold))
+    assert bool(a["state"].done) and int(a["state"].circuit.length) >= 1
+    assert float(a["return"]) == float(b["return"]) and float(a["state"].energy) == float(b["state"].energy)
+    for x, y in zip(before, leaves(ts), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+# ----------------------------------------------------------------------------- stop request
+def test_should_stop_stops_between_chunks(run):
+    counter = ChunkCounter(limit=2)
+    results = search(CFG, SEED, callbacks=[counter], should_stop=counter.should_stop)
+    assert results.stopped and counter.chunks == 2 and counter.polls == 3
+    assert int(results.checkpoint.steps) == 2 * CFG.chunk_steps
+    assert len(results.episodes) < CFG.episodes
+    # the first two chunks are exactly those of the uninterrupted run
+    full, _ = run
+    assert log(results.episodes) == log(full.episodes[: len(results.episodes)])
+
+
+def test_should_stop_before_the_first_chunk():
+    results = search(CFG, SEED, should_stop=lambda: True)
+    assert results.stopped and results.episodes == [] and results.evals == []
+    assert int(results.checkpoint.steps) == 0
+
+
+def test_not_stopped_when_target_reached(run):
+    assert run[0].stopped is False
+
+
+# ----------------------------------------------------------------------------- resume
+def _assert_resumed_equals(resumed, full):
+    assert log(resumed.episodes) == log(full.episodes)
+    assert resumed.evals == full.evals
+    assert json.dumps(resumed.best, sort_keys=True) == json.dumps(full.best, sort_keys=True)
+    assert_same_state(resumed.checkpoint, full.checkpoint)
+
+
+def test_resume_by_episode_target_equals_uninterrupted_run(run, tmp_path):
+    """Run 12 episodes, save, load the checkpoint, continue to 30: identical to one 30-episode run.
+
+    The episode target is checked between chunks, so the first run stops at a chunk boundary that
+    the uninterrupted run also passes through; from there the two runs are the same computation.
+    """
+    full, _ = run
+    part = search(CFG.replace(episodes=12), SEED)
+    assert 12 <= len(part.episodes) < len(full.episodes)
+    part.save(tmp_path / "part")
+    state, loaded = load_checkpoint(tmp_path / "part")
+    assert loaded.config.episodes == 12 and log(loaded.episodes) == log(part.episodes)
+    resumed = search(CFG, resume=(state, loaded))
+    assert resumed.config == CFG  # the run continues under the config it was given
+    _assert_resumed_equals(resumed, full)
+    assert resumed.seconds >= part.seconds
+
+
+def test_resume_after_stop_request_equals_uninterrupted_run(run, tmp_path):
+    full, _ = run
+    counter = ChunkCounter(limit=3)
+    part = search(CFG, SEED, callbacks=[counter], should_stop=counter.should_stop)
+    assert part.stopped and int(part.checkpoint.steps) == 3 * CFG.chunk_steps
+    part.save(tmp_path / "part")
+    saved = load_run(tmp_path / "part")
+    assert saved.stopped is True
+    resumed = search(CFG, SEED, resume=load_checkpoint(tmp_path / "part"))
+    assert not resumed.stopped
+    _assert_resumed_equals(resumed, full)
+
+
+# ----------------------------------------------------------------------------- several seeds
+def test_two_seeds_give_per_seed_logs(two_seeds, run):
+    results = two_seeds
+    assert results.seeds == [0, 1]
+    logs = {s: results.episodes_of(s) for s in (0, 1)}
+    for s, eps in logs.items():
+        assert len(eps) >= CFG.episodes
+        assert [e["episode"] for e in eps] == list(range(1, len(eps) + 1))
+        assert all(e["seed"] == s for e in eps)
+    assert {ev["seed"] for ev in results.evals} == {0, 1}
+    assert len(results.episodes) == len(logs[0]) + len(logs[1])
+    assert log(logs[0]) != log(logs[1])  # different seeds, different runs
+    assert set(results.best) == {0, 1}
+    assert [row["seed"] for row in results.summary()] == [0, 1]
+    # the state carries a leading seed axis
+    assert results.checkpoint.episodes.shape == (2,)
+    assert [int(n) for n in results.checkpoint.curriculum.episodes] == [len(logs[0]), len(logs[1])]
+    # seed 0 under vmap starts exactly like the single seed-0 run (same keys; later episodes may
+    # drift apart by rounding, as batched and unbatched kernels differ in the last bits)
+    single, _ = run
+    a, b = single.episodes[0], logs[0][0]
+    assert (a["gates"], a["cnots"], a["depth"]) == (b["gates"], b["cnots"], b["depth"])
+    assert a["energy"] == pytest.approx(b["energy"], abs=1e-6)
+
+
+def test_two_seed_resume_equals_uninterrupted(two_seeds, tmp_path):
+    counter = ChunkCounter(limit=2)
+    part = search(CFG, seeds=[0, 1], callbacks=[counter], should_stop=counter.should_stop)
+    assert part.stopped
+    part.save(tmp_path / "two")
+    state, loaded = load_checkpoint(tmp_path / "two")
+    assert loaded.seeds == [0, 1] and state.episodes.shape == (2,)
+    resumed = search(CFG, resume=(state, loaded))  # the seeds come from the checkpoint
+    assert resumed.seeds == [0, 1]
+    _assert_resumed_equals(resumed, two_seeds)
