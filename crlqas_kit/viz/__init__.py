@@ -1,6 +1,36 @@
-"""Drawings, figures and widgets (matplotlib / ipywidgets live here, never in the core)."""
+"""Drawings, figures and widgets (matplotlib / ipywidgets live here, never in the core).
 
-from .draw import draw, draw_text, layers
-from .plots import error_curve, learning_curve, threshold_curve, write_report
+``draw``/``draw_text`` draw circuits; the figure functions all accept ``ax=`` and return the
+figure. The ipywidgets panels live in :mod:`crlqas_kit.viz.widgets` (imported on demand, so the
+figures work without ipywidgets).
+"""
 
-__all__ = ["draw", "draw_text", "error_curve", "layers", "learning_curve", "threshold_curve", "write_report"]
+from .draw import circuit_figsize, draw, draw_text, format_angle, layers
+from .plots import (
+    bloch_shrink,
+    energy_landscape,
+    error_curve,
+    learning_curve,
+    param_names,
+    ptm_heatmap,
+    spsa_trace,
+    threshold_curve,
+    write_report,
+)
+
+__all__ = [
+    "bloch_shrink",
+    "circuit_figsize",
+    "draw",
+    "draw_text",
+    "energy_landscape",
+    "error_curve",
+    "format_angle",
+    "layers",
+    "learning_curve",
+    "param_names",
+    "ptm_heatmap",
+    "spsa_trace",
+    "threshold_curve",
+    "write_report",
+]
