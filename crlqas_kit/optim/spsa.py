@@ -44,7 +44,8 @@ class SPSAConfig:
     ``a=None`` calibrates the step gain from the data (Spall's rule, as Qiskit's SPSA does):
     ``calibration`` gradient samples at ``x0`` (2 evaluations each, counted in the budget) set
     ``a = target_step * (A + 1)^alpha / mean|g|`` so the first step moves each angle about
-    ``target_step`` radians. Adam-SPSA normalises its step, so ``a`` is directly that size.
+    ``target_step`` radians. Adam-SPSA normalises its step, so ``a`` is directly that size:
+    for it ``a=None`` means ``a = target_step * (A + 1)^alpha`` and costs no evaluations.
     """
 
     method: str = "adam-spsa"
@@ -85,12 +86,12 @@ class SPSAConfig:
 
         if isinstance(self.calibration, bool) or not isinstance(self.calibration, int) or self.calibration < 1:
             raise ValueError(f"calibration must be a positive number of gradient samples, got {self.calibration!r}")
-        if self.a is None and self.budget < 2 * self.calibration + 3:
+        if self.budget < self.calibration_evaluations + 3:
             raise ValueError(f"budget {self.budget} leaves no iterations after {self.calibration} calibration samples")
 
     @property
     def calibration_evaluations(self) -> int:
-        return 2 * self.calibration if self.a is None else 0
+        return 2 * self.calibration if self.a is None and self.method == "spsa" else 0
 
     @property
     def iterations(self) -> int:
@@ -256,9 +257,12 @@ def run(
     """
     x0 = jnp.asarray(x0)
     a = config.a
-    if a is None:
+    best_x0, best_f0 = x0, jnp.asarray(jnp.inf, x0.dtype)
+    if a is None and config.method == "adam-spsa":
+        a = config.target_step * (config.stability + 1.0) ** config.alpha  # normalised step: no data needed
+    elif a is None:
         key, k_cal = jax.random.split(key)
-        a = calibrate_gain(batched_fun, x0, k_cal, config, mask)
+        a, best_x0, best_f0 = _calibrate(batched_fun, x0, k_cal, config, mask)
     opt = transformation(config, a) if optimizer is None else optimizer
     state = opt.init(x0)
 
@@ -276,7 +280,7 @@ def run(
             updates = updates * mask
         return (x + updates, opt_state, best_x, best_f, key), jnp.mean(values)
 
-    init = (x0, state, x0, jnp.asarray(jnp.inf, x0.dtype), key)
+    init = (x0, state, best_x0, best_f0, key)  # the calibration points count as evaluated
     (x, _, best_x, best_f, key), history = jax.lax.scan(body, init, jnp.arange(config.iterations))
     f_last = batched_fun(x[None], jax.random.fold_in(key, 1))[0]
     better = f_last <= best_f
@@ -292,17 +296,24 @@ def run(
 
 def calibrate_gain(batched_fun, x0, key, config: SPSAConfig, mask=None) -> jnp.ndarray:
     """Step gain ``a`` giving a first step of about ``target_step`` per angle (see :class:`SPSAConfig`)."""
+    return _calibrate(batched_fun, x0, key, config, mask)[0]
+
+
+def _calibrate(batched_fun, x0, key, config: SPSAConfig, mask=None):
+    """``(a, best_point, best_value)`` of the ``calibration`` gradient samples at ``x0``."""
     c0 = perturbation_gain(config.c, config.gamma, 0)
 
     def sample(k):
         k_dir, k_fun = jax.random.split(k)
-        g, _, _ = spsa_gradient(lambda p: batched_fun(p, k_fun), x0, k_dir, c0, mask)
+        g, points, values = spsa_gradient(lambda p: batched_fun(p, k_fun), x0, k_dir, c0, mask)
         n_active = x0.size if mask is None else jnp.maximum(jnp.sum(mask), 1)
-        return jnp.sum(jnp.abs(g)) / n_active
+        return jnp.sum(jnp.abs(g)) / n_active, points, values
 
-    magnitude = jnp.mean(jax.lax.map(sample, jax.random.split(key, config.calibration)))
+    magnitude, points, values = jax.lax.map(sample, jax.random.split(key, config.calibration))
+    points, values = points.reshape(-1, x0.size), values.reshape(-1)
+    i = jnp.argmin(values)
     scale = (config.stability + 1.0) ** config.alpha
-    return config.target_step * scale / jnp.maximum(magnitude, 1e-12)
+    return config.target_step * scale / jnp.maximum(jnp.mean(magnitude), 1e-12), points[i], values[i]
 
 
 def minimize(

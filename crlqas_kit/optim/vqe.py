@@ -35,11 +35,10 @@ from . import spsa as _spsa
 VQE_METHODS = ("adam-spsa", "spsa", "adam", "cobyla")
 
 #: Published tuned Adam-SPSA hyperparameters (CRLQAS paper, appendix; spec section 8). H2-3q and
-#: LiH-6q reuse the H2-2q / LiH-4q values: the spec gives no separate numbers for them. They were
-#: tuned with the published step schedule ``a / (k + 1)^alpha``, i.e. ``A = 0``.
+#: LiH-6q reuse the H2-2q / LiH-4q values: the spec gives no separate numbers for them.
 PRESETS: dict[str, dict] = {
-    "H2-2q": dict(a=1.2104, A=0.0, alpha=0.9531, c=0.1039, gamma=0.0984, lam=0.9277, beta1=0.9414, beta2=0.9983),
-    "LiH-4q": dict(a=1.8658, A=0.0, alpha=0.9451, c=0.046, gamma=0.1397, lam=0.0138, beta1=0.9658, beta2=0.8594),
+    "H2-2q": dict(a=1.2104, alpha=0.9531, c=0.1039, gamma=0.0984, lam=0.9277, beta1=0.9414, beta2=0.9983),
+    "LiH-4q": dict(a=1.8658, alpha=0.9451, c=0.046, gamma=0.1397, lam=0.0138, beta1=0.9658, beta2=0.8594),
 }
 PRESETS["H2-3q"] = PRESETS["H2-2q"]
 PRESETS["H2-4q"] = PRESETS["H2-2q"]
@@ -200,6 +199,8 @@ def optimize(
     n = circuit.n_params
     if n == 0:
         raise ValueError("the circuit has no rotation angles to optimise")
+    if x0 is not None and np.size(x0) != n:  # check_params would silently drop extra angles
+        raise ValueError(f"x0 has {np.size(x0)} angles, the circuit {n}")
     start = np.zeros(circuit.capacity)
     start[:n] = check_params(circuit.params if x0 is None else x0, n)
     key = jax.random.key(key) if isinstance(key, int) else key
