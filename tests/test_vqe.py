@@ -287,3 +287,16 @@ def test_bad_circuits_raise_clear_errors():
         optimize(problem, Circuit(2).ry(0).ry(1), x0=[0.1])
     with pytest.raises(ValueError, match="unknown noise model .nonsense."):
         optimize(problem, h2_ansatz(), "nonsense")
+
+
+def test_multistage_runs_each_stage_with_more_shots_and_counts_all_evaluations():
+    problem = load_problem("H2-2q")
+    circuit = Circuit(2).ry(0).cx(0, 1)
+    res = optimize(problem, circuit, method="adam-spsa", budget=600, key=3, shots=100_000, stages=3)
+    assert res.evaluations == 3 * (2 * ((200 - 1) // 2) + 1)
+    assert res.history.shape == (3 * ((200 - 1) // 2),)
+    assert res.error < 5e-3  # final stage at 1e5 shots per term
+    with pytest.raises(ValueError, match="shot count"):
+        optimize(problem, circuit, method="adam-spsa", budget=600, stages=3)
+    with pytest.raises(ValueError, match="stages"):
+        optimize(problem, circuit, method="adam-spsa", budget=600, shots=100, stages=0)

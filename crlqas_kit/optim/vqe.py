@@ -167,6 +167,7 @@ def optimize(
     config: _spsa.SPSAConfig | None = None,
     lr: float = 0.05,
     initial: str | None = None,
+    stages: int = 1,
 ) -> VQEResult:
     """Optimise all angles of ``circuit`` for ``target``'s energy.
 
@@ -183,7 +184,14 @@ def optimize(
         config: SPSA hyperparameters (default: :func:`preset_config` for the problem).
         lr: Adam learning rate for ``method="adam"``.
         initial: initial bitstring (default all zeros).
+        stages: multi-stage SPSA (the paper's schedule): the budget is split over ``stages``
+            runs with ``shots / 10^(stages-1-s)`` shots in stage ``s`` (e.g. N/100, N/10, N),
+            each warm-started from the previous stage's best point. Needs ``shots``.
     """
+    if isinstance(stages, bool) or not isinstance(stages, int) or stages < 1:
+        raise ValueError(f"stages must be a positive integer, got {stages!r}")
+    if stages > 1 and (shots is None or method not in _spsa.METHODS):
+        raise ValueError("multi-stage optimisation needs an SPSA method and a shot count (shots=N)")
     if method not in VQE_METHODS:
         raise ValueError(f"unknown VQE method {method!r}; choose one of {VQE_METHODS}")
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
@@ -209,8 +217,11 @@ def optimize(
         cfg = config or preset_config(problem.name if problem else None, method, budget)
         if config is not None and (cfg.method != method or cfg.budget != budget):
             cfg = cfg.replace(method=method, budget=budget)
-        res = _run_spsa(ev, circuit, jnp.asarray(start), key, cfg, shots, variance)
-        best_x, best_f, history, evals = res.x, res.fun, res.history, int(res.evaluations)
+        if stages > 1:
+            best_x, best_f, history, evals = _multistage(ev, circuit, start, key, cfg, shots, variance, stages)
+        else:
+            res = _run_spsa(ev, circuit, jnp.asarray(start), key, cfg, shots, variance)
+            best_x, best_f, history, evals = res.x, res.fun, res.history, int(res.evaluations)
     elif method == "adam":
         best_x, best_f, history = _run_adam(ev, circuit, jnp.asarray(start), budget, float(lr))
         evals = budget
@@ -230,6 +241,19 @@ def optimize(
         method=method,
         seconds=time.perf_counter() - t0,
     )
+
+
+def _multistage(ev, circuit, start, key, cfg, shots, variance, stages):
+    """Stages with increasing shots (``shots / 10^(stages-1-s)``, at least 1), budget split evenly."""
+    x, history, evals, best_f = jnp.asarray(start), [], 0, None
+    for s, k in enumerate(jax.random.split(key, stages)):
+        stage_shots = max(1, shots // 10 ** (stages - 1 - s))
+        stage_cfg = cfg.replace(budget=max(3, cfg.budget // stages))
+        res = _run_spsa(ev, circuit, x, k, stage_cfg, stage_shots, variance)
+        x, best_f = res.x, res.fun  # later stages' values are the more accurate ones
+        history.append(np.asarray(res.history))
+        evals += int(res.evaluations)
+    return x, best_f, np.concatenate(history), evals
 
 
 def _cobyla(ev, circuit, start, n, budget):
