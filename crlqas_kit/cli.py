@@ -48,22 +48,27 @@ def _load_target(args) -> tuple:
         raise UsageError(f"{path}: not a UTF-8 text file") from None
 
 
+def _load_circuit(path: str, n_qubits: int, target: str):
+    """Read a QASM file for a ``n_qubits`` target, with one-line errors for every mistake."""
+    from .sim.qasm import load_qasm
+
+    try:
+        circuit = load_qasm(path)
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not a UTF-8 text file") from None
+    if circuit.n_qubits > MAX_QUBITS:
+        raise UsageError(f"{path} declares {circuit.n_qubits} qubits; the simulator handles at most {MAX_QUBITS}")
+    if circuit.n_qubits != n_qubits:
+        raise UsageError(f"{path} declares {circuit.n_qubits} qubits but {target} acts on {n_qubits}")
+    return circuit
+
+
 def cmd_evaluate(args) -> int:
     from .sim.noise import parse_noise
-    from .sim.qasm import load_qasm
     from .sim.simulator import expectation
 
     hamiltonian, problem = _load_target(args)
-    try:
-        circuit = load_qasm(args.qasm)
-    except UnicodeDecodeError:
-        raise UsageError(f"{args.qasm}: not a UTF-8 text file") from None
-    if circuit.n_qubits > MAX_QUBITS:
-        raise UsageError(f"{args.qasm} declares {circuit.n_qubits} qubits; the simulator handles at most {MAX_QUBITS}")
-    if circuit.n_qubits != hamiltonian.n_qubits:
-        raise UsageError(
-            f"{args.qasm} declares {circuit.n_qubits} qubits but the Hamiltonian acts on {hamiltonian.n_qubits}"
-        )
+    circuit = _load_circuit(args.qasm, hamiltonian.n_qubits, "the Hamiltonian")
     noise = parse_noise(args.noise, circuit.n_qubits)
     energy = expectation(circuit, hamiltonian, noise)
     out = {"energy": energy, "noise": args.noise, "n_qubits": circuit.n_qubits, **circuit.counts()}
@@ -99,17 +104,9 @@ def cmd_vqe(args) -> int:
     from .optim.vqe import optimize
     from .problems import load_problem
     from .sim.noise import parse_noise
-    from .sim.qasm import load_qasm
 
     problem = load_problem(args.problem)
-    try:
-        circuit = load_qasm(args.qasm)
-    except UnicodeDecodeError:
-        raise UsageError(f"{args.qasm}: not a UTF-8 text file") from None
-    if circuit.n_qubits > MAX_QUBITS:
-        raise UsageError(f"{args.qasm} declares {circuit.n_qubits} qubits; the simulator handles at most {MAX_QUBITS}")
-    if circuit.n_qubits != problem.n_qubits:
-        raise UsageError(f"{args.qasm} declares {circuit.n_qubits} qubits but {problem.name} has {problem.n_qubits}")
+    circuit = _load_circuit(args.qasm, problem.n_qubits, problem.name)
     noise = parse_noise(args.noise, circuit.n_qubits)
     res = optimize(problem, circuit, noise, method=args.method, budget=args.budget, key=args.seed, shots=args.shots)
     out = {

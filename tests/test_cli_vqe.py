@@ -94,7 +94,7 @@ def test_vqe_noise_reports_the_noisy_energy(capsys, start_qasm):
         (["--shots", "100", "--method", "adam"], "shots are supported by the SPSA methods only"),
         (["--shots", "100", "--method", "cobyla"], "shots are supported by the SPSA methods only"),
         (["--noise", "nonsense"], "unknown noise model 'nonsense'"),
-        (["--problem", "LiH-4q"], "declares 2 qubits but LiH-4q has 4"),
+        (["--problem", "LiH-4q"], "declares 2 qubits but LiH-4q acts on 4"),
         (["--problem", "XYZ"], "unknown problem 'XYZ'"),
         (["--qasm", CIRCUITS / "H2-2q-hf.qasm"], "no rotation angles"),
         (["--qasm", "/nonexistent/file.qasm"], "cannot read QASM file"),
