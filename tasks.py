@@ -142,8 +142,28 @@ def task_demo(args: list[str], reinstall: bool) -> int:
     return run([BIN / f"crlqas{EXE}", "demo", "--out", DEMO_OUT, *args], check=False)
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium() -> None:
+    """The browser test drives Debian's Chromium: install it when missing and we are root."""
+    if CHROMIUM.exists() or os.name == "nt":
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        say("installing Debian's chromium for the browser test")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+            say("$ " + " ".join(cmd))
+            if not DRY_RUN and subprocess.call(cmd, cwd=ROOT, env=env) != 0:
+                say("could not install chromium: tests/test_browser.py will fail")
+                return
+    else:
+        say(f"{CHROMIUM} is missing and this is not root: install `chromium` (Debian) for tests/test_browser.py")
+
+
 def task_test(args: list[str], reinstall: bool) -> int:
     ensure_venv(TEST_EXTRAS, reinstall=reinstall)
+    ensure_chromium()
     lint_paths = [p for p in LINT_PATHS if (ROOT / p).exists()]
     missing = sorted(set(LINT_PATHS) - set(lint_paths))
     if missing:

@@ -1,0 +1,5 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[2];
+ry(-2.915456387895656) q[1];
+cx q[1],q[0];
