@@ -1,0 +1,466 @@
+"""Environment-step benchmark: steps per second of the QAS environment, single and batched.
+
+Run from the repository root::
+
+    PYTHONPATH=. python benchmarks/env.py                      # full run (~6-10 min on 2 cores)
+    PYTHONPATH=. python benchmarks/env.py --quick --problems H2-2q LiH-4q   # smoke test
+    python benchmarks/env.py --report benchmarks/results/env.json          # markdown table
+
+One environment step = append a gate, re-optimise ALL angles with the inner optimiser, evaluate,
+reward (``crlqas_kit.rl.env.step``). The inner optimiser is the default of ``make_params``:
+Adam-SPSA with the published hyperparameters for the problem where known, **500 objective
+evaluations per step** (249 iterations x 2 + 1 final evaluation). Environments start from
+``|0...0>`` and take uniformly random *legal* actions (drawn on the host from the action mask,
+outside the timed region) for a fixed number of steps per episode; success is switched off
+(threshold < 0: H2-2q is often solved exactly in two steps) and the episodes are shorter than the
+halting window, so no episode ends early.
+
+Measured per (problem, noise):
+
+* ``single``: ``step_jit`` on one environment; wall and CPU time of every step (the result is
+  waited for with ``block_until_ready``), steady state after a separate first (compiling) call;
+* ``batch``: ``step_batch`` on 8 environments (strategy ``auto``: lock-step ``vmap`` with the
+  branch-free gather kernel up to 4 qubits, ``lax.map`` with the switch kernel above); one call
+  steps all 8, so env-steps/s = 8 x calls/s; ``speedup`` = batch env-steps/s / single steps/s,
+  i.e. how much faster 8 environments advance than 8 sequential ``step_jit`` calls;
+* ``alt``: for the noisy configurations, ``step_batch`` with the other strategy, to document
+  the ``auto`` choice;
+* the three are measured in interleaved rounds (one episode of each per round, same length), so
+  a varying background load affects them alike;
+* compile time: ``jax.clear_caches()`` before every configuration, then the first call (a
+  one-step episode: reset, mask and step compile) minus the median steady-state step;
+* peak RSS of H2O-8q: a fresh subprocess builds the noisy environment and runs single and
+  batched steps; ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (whole process).
+
+The machine may be shared: the CPU seconds used by other processes while a configuration was
+measured are recorded (``others_cores``), and the CPU time of our own process is reported next
+to the wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PROBLEMS = ("H2-2q", "LiH-4q", "LiH-6q", "H2O-8q")
+NOISES = ("none", "depolarizing")
+BATCH = 8
+SEED = 20240611
+# (steps per episode, rounds): every round runs one single-env episode, one batch episode and
+# (noisy configurations) one batch episode with the other strategy, interleaved so that a varying
+# background load affects all of them alike
+EPISODES = {2: (15, 4), 4: (15, 4), 6: (15, 2), 8: (6, 1)}
+QUICK = {2: (8, 1), 4: (8, 1), 6: (6, 1), 8: (3, 1)}
+TARGET_STEP_S = 0.2  # LiH-4q noisy single step
+TARGET_SPEEDUP = 4.0  # batch of 8 vs 8 sequential steps
+TARGET_RSS_BYTES = 2 * 1024**3  # H2O-8q noisy
+NO_SUCCESS = -1.0  # success threshold: |E - E_min| < -1 never holds, so every episode has the same length
+
+
+# ----------------------------------------------------------------------------------------------
+# background load
+# ----------------------------------------------------------------------------------------------
+class CpuMonitor:
+    """CPU seconds used by OTHER processes between ``start`` and ``stop`` (``/proc/stat`` minus our
+    own rusage); ``others_cores`` ~ 0 on a quiet machine, 1.0 = one of the cores busy elsewhere."""
+
+    def __init__(self) -> None:
+        self.hz = os.sysconf("SC_CLK_TCK")
+
+    def _busy(self) -> float | None:
+        try:
+            fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        guest = sum(fields[8:10]) if len(fields) > 9 else 0
+        return (sum(fields) - idle - guest) / self.hz
+
+    @staticmethod
+    def _own() -> float:
+        a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+    def start(self) -> None:
+        self.t0, self.busy0, self.own0 = time.perf_counter(), self._busy(), self._own()
+
+    def stop(self) -> dict:
+        wall, busy, own = time.perf_counter() - self.t0, self._busy(), self._own()
+        if busy is None or self.busy0 is None:
+            return {}
+        others = max(0.0, (busy - self.busy0) - (own - self.own0))
+        return {
+            "wall_s": round(wall, 3),
+            "own_cpu_s": round(own - self.own0, 3),
+            "others_cores": round(others / wall, 3) if wall else None,
+        }
+
+
+def wait_for_quiet(max_wait_s: float, threshold: float = 0.3, need: int = 3) -> float:
+    """Sleep until other processes used < ``threshold`` cores for ``need`` consecutive 1-s windows."""
+    t0, quiet, mon = time.perf_counter(), 0, CpuMonitor()
+    while quiet < need and time.perf_counter() - t0 < max_wait_s:
+        mon.start()
+        time.sleep(1.0)
+        load = mon.stop().get("others_cores")
+        if load is None:
+            return 0.0
+        quiet = quiet + 1 if load < threshold else 0
+    return time.perf_counter() - t0
+
+
+# ----------------------------------------------------------------------------------------------
+# measurement
+# ----------------------------------------------------------------------------------------------
+def _legal(rng, mask: np.ndarray) -> int:
+    return int(rng.choice(np.flatnonzero(mask)))
+
+
+def single_episode(params, n_steps: int, rng, key, times=None) -> int:
+    """One ``step_jit`` episode of random legal actions; appends (wall, cpu) per step to ``times``."""
+    import jax
+
+    from crlqas_kit.rl import env as E
+
+    key, k_reset = jax.random.split(key)
+    _, state = E.reset_jit(k_reset, params, NO_SUCCESS)
+    for _ in range(n_steps):
+        action = _legal(rng, np.asarray(E.action_mask_jit(state, params)))
+        key, k = jax.random.split(key)
+        t, c = time.perf_counter(), time.process_time()
+        _, state, _, term, trunc, info = E.step_jit(k, state, action, params)
+        state.energy.block_until_ready()
+        if times is not None:
+            times.append((time.perf_counter() - t, time.process_time() - c))
+        assert not bool(info["illegal"]) and not bool(term | trunc), "episode ended early"
+    return int(state.step)
+
+
+_MASKS = None
+
+
+def batch_episode(params, n_steps: int, rng, key, strategy: str = "auto", times=None) -> None:
+    """One episode of ``step_batch`` on :data:`BATCH` environments (one call steps all of them)."""
+    import jax
+    import jax.numpy as jnp
+
+    from crlqas_kit.rl import env as E
+
+    global _MASKS
+    if _MASKS is None:
+        _MASKS = jax.jit(jax.vmap(E.action_mask, in_axes=(0, None)))
+    key, k_reset = jax.random.split(key)
+    _, states = E.reset_batch(jax.random.split(k_reset, BATCH), params, NO_SUCCESS)
+    for _ in range(n_steps):
+        actions = jnp.asarray([_legal(rng, m) for m in np.asarray(_MASKS(states, params))], jnp.int32)
+        key, k = jax.random.split(key)
+        keys = jax.random.split(k, BATCH)
+        t, c = time.perf_counter(), time.process_time()
+        _, states, _, term, trunc, info = E.step_batch(keys, states, actions, params, strategy=strategy)
+        states.energy.block_until_ready()
+        if times is not None:
+            times.append((time.perf_counter() - t, time.process_time() - c))
+        assert not np.asarray(info["illegal"]).any() and not np.asarray(term | trunc).any()
+
+
+def first_call(fn) -> float:
+    """Wall time of a call that compiles (after ``jax.clear_caches()``)."""
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def summarise(times: list, per_call: int, first_s: float) -> dict:
+    wall, cpu = [t[0] for t in times], [t[1] for t in times]
+    return {
+        "calls": len(wall),
+        "env_steps": per_call * len(wall),
+        "steps_per_s": per_call * len(wall) / sum(wall),
+        "steps_per_cpu_s": per_call * len(cpu) / sum(cpu),
+        "call_mean_s": statistics.fmean(wall),
+        "call_median_s": statistics.median(wall),
+        "call_max_s": max(wall),
+        "first_call_s": first_s,
+        "compile_s": max(0.0, first_s - statistics.median(wall)),
+    }
+
+
+def measure(name: str, noise: str, quick: bool, alt: bool) -> dict:
+    import jax
+
+    from crlqas_kit import load_problem
+    from crlqas_kit.rl import env as E
+
+    problem = load_problem(name)
+    n = problem.n_qubits
+    n_steps, rounds = (QUICK if quick else EPISODES)[n]
+    auto = "vmap" if n <= E.VMAP_MAX_QUBITS else "map"
+    other = "map" if auto == "vmap" else "vmap"
+    jax.clear_caches()
+    mon = CpuMonitor()
+    mon.start()
+    rng = np.random.default_rng(SEED)
+    key = jax.random.key(SEED)
+    with jax.enable_x64(True):
+        params = E.make_params(problem, None if noise == "none" else noise)
+        row = {
+            "problem": name,
+            "noise": noise,
+            "n_qubits": n,
+            "n_terms": len(problem.hamiltonian),
+            "max_steps": params.max_steps,
+            "inner_optimiser": {
+                "method": params.spsa.method,
+                "evaluations_per_step": 2 * params.spsa.iterations + 1,
+                "config": {
+                    k: getattr(params.spsa, k) for k in ("a", "c", "A", "alpha", "gamma", "beta1", "beta2", "lam")
+                },
+            },
+            "steps_per_episode": n_steps,
+            "rounds": rounds,
+            "auto_strategy": auto,
+        }
+        # compile (first call of each, cold) -- the first call runs one step from the empty circuit
+        first = {
+            "single": first_call(lambda: single_episode(params, 1, rng, key)),
+            "batch": first_call(lambda: batch_episode(params, 1, rng, key)),
+        }
+        if alt:
+            first["alt"] = first_call(lambda: batch_episode(params, 1, rng, key, strategy=other))
+        times = {k: [] for k in first}
+        gates = None
+        for _ in range(rounds):  # interleaved, identical episode lengths
+            key, k1, k2, k3 = jax.random.split(key, 4)
+            gates = single_episode(params, n_steps, rng, k1, times["single"])
+            batch_episode(params, n_steps, rng, k2, "auto", times["batch"])
+            if alt:
+                batch_episode(params, n_steps, rng, k3, other, times["alt"])
+        row["gates_at_end"] = gates
+        row["single"] = summarise(times["single"], 1, first["single"])
+        row["batch"] = {"strategy": auto, **summarise(times["batch"], BATCH, first["batch"])}
+        if alt:
+            row["alt"] = {"strategy": other, **summarise(times["alt"], BATCH, first["alt"])}
+            row["alt"]["speedup"] = row["alt"]["steps_per_s"] / row["single"]["steps_per_s"]
+            row["alt"]["speedup_cpu"] = row["alt"]["steps_per_cpu_s"] / row["single"]["steps_per_cpu_s"]
+    row["speedup"] = row["batch"]["steps_per_s"] / row["single"]["steps_per_s"]
+    row["speedup_cpu"] = row["batch"]["steps_per_cpu_s"] / row["single"]["steps_per_cpu_s"]
+    row["background_load"] = mon.stop()
+    return row
+
+
+# ----------------------------------------------------------------------------------------------
+# peak memory in a fresh process
+# ----------------------------------------------------------------------------------------------
+def rss_child(name: str, noise: str) -> None:
+    import jax
+
+    from crlqas_kit import load_problem
+    from crlqas_kit.rl import env as E
+
+    rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # noqa: E731 (Linux: KiB)
+    out = {"problem": name, "noise": noise, "peak_rss_after_imports_bytes": rss()}
+    with jax.enable_x64(True):
+        params = E.make_params(load_problem(name), None if noise == "none" else noise)
+        rng, key = np.random.default_rng(SEED), jax.random.key(SEED)
+        out["gates_at_end"] = single_episode(params, 8, rng, key)
+        out["single_steps"] = 8
+        out["peak_rss_after_single_bytes"] = rss()
+        batch_episode(params, 4, rng, key)
+        out["batch_steps"] = 4
+        out["peak_rss_bytes"] = rss()
+    print(json.dumps(out))
+
+
+def measure_rss(name: str, noise: str) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--rss-child", name, noise]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["wall_s"] = round(time.perf_counter() - t0, 1)
+    out["method"] = "resource.getrusage(RUSAGE_SELF).ru_maxrss of a fresh subprocess (Python + JAX + XLA)"
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# environment description
+# ----------------------------------------------------------------------------------------------
+def _lscpu() -> dict:
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in text.splitlines()) if v}
+
+
+def environment() -> dict:
+    from importlib import metadata
+
+    cpu = _lscpu()
+    versions = {}
+    for pkg in ("jax", "jaxlib", "numpy", "optax", "crlqas_kit"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    try:
+        loadavg = Path("/proc/loadavg").read_text().strip()
+    except OSError:
+        loadavg = None
+    return {
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "cpu_model": cpu.get("Model name", platform.processor()),
+        "cores": os.cpu_count(),
+        "threads_per_core": cpu.get("Thread(s) per core"),
+        "hypervisor": cpu.get("Hypervisor vendor"),
+        "l2_l3": [cpu.get("L2 cache"), cpu.get("L3 cache")],
+        "memory_total_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9, 1),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "versions": versions,
+        "git_commit": commit.strip(),
+        "loadavg_at_start": loadavg,
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# report
+# ----------------------------------------------------------------------------------------------
+def targets(data: dict) -> list[dict]:
+    rows = {(r["problem"], r["noise"]): r for r in data["results"]}
+    out = []
+    lih = rows.get(("LiH-4q", "depolarizing"))
+    if lih:
+        s = lih["single"]
+        out.append(
+            {
+                "target": f"LiH-4q noisy step <= {TARGET_STEP_S} s (single, 500-evaluation Adam-SPSA included)",
+                "measured": f"mean {s['call_mean_s']:.3f} s, max {s['call_max_s']:.3f} s over {s['calls']} steps",
+                "met": s["call_max_s"] <= TARGET_STEP_S,
+            }
+        )
+        out.append(
+            {
+                "target": f">= {TARGET_SPEEDUP:.0f}x more steps/s vmapped over 8 environments than "
+                "8 sequential steps (LiH-4q noisy)",
+                "measured": f"{lih['speedup']:.2f}x wall ({lih['speedup_cpu']:.2f}x CPU time)",
+                "met": lih["speedup"] >= TARGET_SPEEDUP,
+            }
+        )
+    mem = data.get("memory")
+    if mem:
+        out.append(
+            {
+                "target": "H2O-8q noisy steps run within 2 GB RAM",
+                "measured": f"peak RSS {mem['peak_rss_bytes'] / 1024**2:.0f} MiB "
+                f"({mem['single_steps']} single + {mem['batch_steps']} batched steps of 8 envs)",
+                "met": mem["peak_rss_bytes"] <= TARGET_RSS_BYTES,
+            }
+        )
+    return out
+
+
+def render(data: dict) -> str:
+    env = data["environment"]
+    lines = [
+        f"Command: `{data['command']}`; date {env['date']}; CPU {env['cpu_model']} ({env['cores']} cores, "
+        f"{env.get('hypervisor') or 'bare metal'}); jax {env['versions'].get('jax')}, jaxlib "
+        f"{env['versions'].get('jaxlib')}, numpy {env['versions'].get('numpy')}, Python {env['python']}; "
+        f"commit {env['git_commit'][:10]}; load average at start {env['loadavg_at_start']}.",
+        "",
+        "| problem | noise | single steps/s | step mean / max (ms) | batch-8 env-steps/s | speedup vs 8 sequential "
+        "| compile single / batch (s) | other strategy: speedup | bg load (cores) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in data["results"]:
+        s, b = r["single"], r["batch"]
+        alt = r.get("alt")
+        alt_cell = f"{alt['strategy']}: {alt['speedup']:.2f}x" if alt else "-"
+        lines.append(
+            f"| {r['problem']} | {r['noise']} | {s['steps_per_s']:.1f} | {1e3 * s['call_mean_s']:.1f} / "
+            f"{1e3 * s['call_max_s']:.1f} | {b['steps_per_s']:.1f} | {r['speedup']:.2f}x "
+            f"({r['speedup_cpu']:.2f}x CPU) | {s['compile_s']:.1f} / {b['compile_s']:.1f} | {alt_cell} "
+            f"| {r['background_load'].get('others_cores', '-')} |"
+        )
+    if data.get("targets"):
+        lines += ["", "| target | measured | met |", "|---|---|---|"]
+        lines += [f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else 'NO'} |" for t in data["targets"]]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS)
+    parser.add_argument("--noise", nargs="+", default=list(NOISES), choices=NOISES)
+    parser.add_argument("--quick", action="store_true", help="one short episode per configuration")
+    parser.add_argument("--no-alt", action="store_true", help="skip the alternative batch strategy")
+    parser.add_argument("--no-memory", action="store_true", help="skip the H2O-8q peak-RSS subprocess")
+    parser.add_argument("--max-wait", type=float, default=20.0, help="seconds to wait for a quiet machine")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "env.json"))
+    parser.add_argument("--report", metavar="JSON", help="print the markdown table of a results file and exit")
+    parser.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.rss_child:
+        rss_child(*args.rss_child)
+        return 0
+    if args.report:
+        print(render(json.loads(Path(args.report).read_text())))
+        return 0
+    command = ("python benchmarks/env.py " + " ".join(sys.argv[1:] if argv is None else argv)).strip()
+    data = {"command": command, "environment": environment(), "results": []}
+    data["workload"] = {
+        "step": "append the gate, Adam-SPSA on all angles (warm start), evaluate, reward",
+        "actions": "uniformly random legal actions from |0...0>, fixed episode length (no early ends)",
+        "batch": BATCH,
+        "episodes": {str(k): v for k, v in (QUICK if args.quick else EPISODES).items()},
+        "quick": args.quick,
+    }
+    print(f"# {data['environment']['cpu_model']}; {command}", flush=True)
+    t_start = time.perf_counter()
+    for name in args.problems:
+        for noise in args.noise:
+            waited = wait_for_quiet(args.max_wait) if args.max_wait > 0 else 0.0
+            row = measure(name, noise, args.quick, alt=not args.no_alt and noise != "none")
+            row["waited_for_quiet_s"] = round(waited, 1)
+            data["results"].append(row)
+            s, b = row["single"], row["batch"]
+            print(
+                f"{name:7s} {noise:12s} single {s['steps_per_s']:8.1f} steps/s (mean {1e3 * s['call_mean_s']:.1f} ms, "
+                f"compile {s['compile_s']:.1f} s) | batch {b['steps_per_s']:8.1f} env-steps/s "
+                f"(compile {b['compile_s']:.1f} s) | speedup {row['speedup']:.2f}x"
+                + (f" | alt {row['alt']['strategy']} {row['alt']['speedup']:.2f}x" if "alt" in row else "")
+                + f" | bg {row['background_load'].get('others_cores')}",
+                flush=True,
+            )
+    if not args.no_memory and "H2O-8q" in args.problems:
+        data["memory"] = measure_rss("H2O-8q", "depolarizing")
+        print(f"H2O-8q depolarizing peak RSS {data['memory']['peak_rss_bytes'] / 1024**2:.0f} MiB", flush=True)
+    data["total_s"] = round(time.perf_counter() - t_start, 1)
+    data["targets"] = targets(data)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=2) + "\n")
+    print(render(data))
+    print(f"# wrote {out} in {data['total_s']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""The moving-threshold curriculum (spec section 6): hand-computed shrink / greedy-reset sequences."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+from crlqas_kit import load_problem
+from crlqas_kit.rl import curriculum as C
+from crlqas_kit.rl import env as E
+
+
+def run(config, threshold0, e_min, episodes, evaluation=False, jit=False):
+    """Apply ``update`` for ``[(success, episode_best_energy), ...]``; returns the states after each."""
+    update = jax.jit(C.update, static_argnums=(0, 5)) if jit else C.update
+    with jax.enable_x64(True):
+        state = C.init(config, threshold0, e_min)
+        out = []
+        for success, best in episodes:
+            state = update(config, state, success, best, e_min, evaluation)
+            out.append(state)
+    return out
+
+
+def row(state):
+    return (
+        float(state.threshold),
+        float(state.best_energy),
+        int(state.successes),
+        int(state.shrinks),
+        int(state.episodes),
+    )
+
+
+# delta = 0.3, T = 6, N_s = 2, K = 3 => every shrink is delta/K = 0.1; E_min = -1
+CFG = C.CurriculumConfig(delta=0.3, greedy_period=6, n_successes=2, n_shrinks=3)
+EPISODES = [(True, -0.5), (True, -0.6), (False, -0.4), (True, -0.7), (True, -0.65), (True, -0.5)]
+EPISODES += [(True, -0.55), (True, -0.6), (True, -0.6), (True, -0.6), (True, -0.6), (True, -0.9)]
+# (threshold, E_best, successes, shrinks, episodes), by hand
+EXPECTED = [
+    (1.0, -0.5, 1, 0, 1),
+    (0.9, -0.6, 0, 1, 2),  # 2nd success: shrink by 0.1
+    (0.9, -0.6, 0, 1, 3),  # failure: nothing changes
+    (0.9, -0.7, 1, 1, 4),
+    (0.8, -0.7, 0, 2, 5),  # shrink
+    (0.6, -0.7, 0, 0, 6),  # episode 6 = T: greedy reset, |-1 - (-0.7)| + 0.3 = 0.6, counters 0
+    (0.6, -0.7, 1, 0, 7),
+    (0.5, -0.7, 0, 1, 8),
+    (0.5, -0.7, 1, 1, 9),
+    (0.4, -0.7, 0, 2, 10),
+    (0.4, -0.7, 1, 2, 11),
+    (0.4, -0.9, 0, 0, 12),  # 3rd shrink (to 0.3) then the greedy reset: |-1 - (-0.9)| + 0.3 = 0.4
+]
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_shrink_and_greedy_reset_hand_computed(jit):
+    states = run(CFG, 1.0, -1.0, EPISODES, jit=jit)
+    for got, want in zip(states, EXPECTED, strict=True):
+        assert row(got) == pytest.approx(want, abs=1e-12)
+
+
+def test_at_most_k_shrinks_between_greedy_resets():
+    cfg = C.CurriculumConfig(delta=0.3, greedy_period=1000, n_successes=1, n_shrinks=3)
+    states = run(cfg, 1.0, -1.0, [(True, -0.5)] * 6)
+    assert [float(s.threshold) for s in states] == pytest.approx([0.9, 0.8, 0.7, 0.7, 0.7, 0.7])
+    assert [int(s.shrinks) for s in states] == [1, 2, 3, 3, 3, 3]
+    assert min(float(s.threshold) for s in states) == pytest.approx(1.0 - cfg.delta)  # xi0 - delta > 0
+
+
+def test_greedy_reset_without_any_energy_keeps_threshold():
+    cfg = C.CurriculumConfig(delta=0.3, greedy_period=2, n_successes=5, n_shrinks=3)
+    states = run(cfg, 1.0, -1.0, [(True, np.inf), (True, np.inf)])
+    assert row(states[-1]) == (1.0, np.inf, 0, 0, 2)  # counters reset, threshold kept
+
+
+def test_greedy_reset_uses_best_energy_ever():
+    cfg = C.CurriculumConfig(delta=0.01, greedy_period=3, n_successes=10, n_shrinks=10)
+    states = run(cfg, 0.5, -2.0, [(False, -1.9), (False, -1.5), (False, -1.8)])
+    assert float(states[-1].threshold) == pytest.approx(abs(-2.0 - (-1.9)) + 0.01)
+    assert float(states[-1].best_energy) == -1.9
+
+
+def test_threshold_stays_positive_long_run():
+    """xi0 just above delta, then many greedy periods of successes: xi > 0 throughout."""
+    cfg = C.CurriculumConfig(delta=5e-4, greedy_period=7, n_successes=1, n_shrinks=10)
+    rng = np.random.default_rng(0)
+    episodes = [(bool(rng.random() < 0.8), -1.0 + 10 ** rng.uniform(-6, -2)) for _ in range(60)]
+    states = run(cfg, 5e-4 * 1.001, -1.0, episodes, jit=True)
+    assert min(float(s.threshold) for s in states) > 0
+
+
+def test_evaluation_episodes_do_not_change_the_state():
+    with jax.enable_x64(True):
+        state = C.init(CFG, 1.0, -1.0)
+        for success, best in EPISODES[:5]:
+            state = C.update(CFG, state, success, best, -1.0)
+        assert int(state.successes) == 0 and int(state.episodes) == 5
+        # a successful evaluation episode with a new best energy, at what would be the greedy period
+        after = C.update(CFG, state, True, -0.99, -1.0, evaluation=True)
+        after = C.update(CFG, after, True, -0.99, -1.0, evaluation=True)
+    assert row(after) == row(state)
+    with jax.enable_x64(True):
+        trained = C.update(CFG, state, True, -0.99, -1.0)
+    assert row(trained) != row(state)  # the same episode as a training episode does change it
+
+
+@pytest.mark.parametrize("threshold0", [0.3, 0.1, 0.0, -0.97])
+def test_init_rejects_threshold_not_above_delta(threshold0):
+    """xi0 <= delta is rejected (K shrinks of delta/K would reach 0); negative xi (published noisy H2) too."""
+    with pytest.raises(ValueError, match="threshold"):
+        C.init(CFG, threshold0, -1.0)
+    C.init(CFG, 0.3 * 1.001, -1.0)  # just above delta is fine
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(delta=0.0),
+        dict(delta=-1e-3),
+        dict(greedy_period=0),
+        dict(n_successes=0),
+        dict(n_shrinks=0),
+        dict(n_shrinks=2.5),
+        dict(greedy_period=True),
+    ],
+)
+def test_config_validation(kwargs):
+    with pytest.raises(ValueError):
+        C.CurriculumConfig(**kwargs)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_published_defaults_small(n):
+    cfg = C.CurriculumConfig.published(n)
+    assert (cfg.delta, cfg.greedy_period, cfg.n_successes, cfg.n_shrinks) == (5e-4, 500, 25, 10)
+
+
+@pytest.mark.parametrize("n", [6, 8])
+def test_published_defaults_large(n):
+    cfg = C.CurriculumConfig.published(n)
+    assert (cfg.delta, cfg.greedy_period, cfg.n_successes, cfg.n_shrinks) == (1e-3, 2000, 50, 10)
+
+
+def test_default_config_is_the_small_published_one():
+    assert C.CurriculumConfig() == C.CurriculumConfig.published(2)
+
+
+@pytest.mark.parametrize("name", ["H2-2q", "LiH-4q"])
+def test_env_threshold0_is_a_valid_curriculum_start(name):
+    """The env's default xi0 (derived from the problem, not the published fake-minimum values)
+    is positive and above the published delta, so it starts a valid curriculum."""
+    problem = load_problem(name)
+    params = E.make_params(problem, max_steps=4)
+    cfg = C.CurriculumConfig.published(problem.n_qubits)
+    state = C.init(cfg, float(params.threshold0), float(params.e_min))
+    assert float(state.threshold) > cfg.delta
