@@ -9,28 +9,27 @@ Run from the repository root::
 One environment step = append a gate, re-optimise ALL angles with the inner optimiser, evaluate,
 reward (``crlqas_kit.rl.env.step``). The inner optimiser is the default of ``make_params``:
 Adam-SPSA with the published hyperparameters for the problem where known, **500 objective
-evaluations per step** (249 iterations x 2 + 1 final evaluation). Environments start from
-``|0...0>`` and take uniformly random *legal* actions (drawn on the host from the action mask,
-outside the timed region) for a fixed number of steps per episode; success is switched off
-(threshold < 0: H2-2q is often solved exactly in two steps) and the episodes are shorter than the
-halting window, so no episode ends early.
+evaluations per step** (249 iterations x 2 + 1 final evaluation). Every round draws 8 random
+episodes from ``|0...0>``: fixed-length sequences of uniformly random *legal* actions (an action
+that repeats the most recent gate on every qubit it acts on is redrawn, as the mask does).
+Success is switched off (threshold < 0: H2-2q is often solved exactly in two steps) and the
+episodes are shorter than the halting window, so no episode ends early.
 
-Measured per (problem, noise):
+The same 8 episodes are run three ways, interleaved round by round so that a varying background
+load affects all of them alike:
 
-* ``single``: ``step_jit`` on one environment; wall and CPU time of every step (the result is
-  waited for with ``block_until_ready``), steady state after a separate first (compiling) call;
-* ``batch``: ``step_batch`` on 8 environments (strategy ``auto``: lock-step ``vmap`` with the
+* ``single``: one after another with ``step_jit`` ("8 sequential steps"); wall and CPU time of
+  every step (waited for with ``block_until_ready``);
+* ``batch``: ``step_batch`` on the 8 environments (strategy ``auto``: lock-step ``vmap`` with the
   branch-free gather kernel up to 4 qubits, ``lax.map`` with the switch kernel above); one call
-  steps all 8, so env-steps/s = 8 x calls/s; ``speedup`` = batch env-steps/s / single steps/s,
-  i.e. how much faster 8 environments advance than 8 sequential ``step_jit`` calls;
+  steps all 8, so env-steps/s = 8 x calls/s; ``speedup`` = batch env-steps/s / single steps/s;
 * ``alt``: for the noisy configurations, ``step_batch`` with the other strategy, to document
-  the ``auto`` choice;
-* the three are measured in interleaved rounds (one episode of each per round, same length), so
-  a varying background load affects them alike;
-* compile time: ``jax.clear_caches()`` before every configuration, then the first call (a
-  one-step episode: reset, mask and step compile) minus the median steady-state step;
-* peak RSS of H2O-8q: a fresh subprocess builds the noisy environment and runs single and
-  batched steps; ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (whole process).
+  the ``auto`` choice.
+
+Compile time: ``jax.clear_caches()`` before every configuration, then the first call of each (a
+one-step episode: reset and step compile) minus the median steady-state call. Peak RSS of
+H2O-8q: a fresh subprocess builds the noisy environment and runs 8 single and 4 batched steps;
+``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (whole process: Python + JAX + XLA).
 
 The machine may be shared: the CPU seconds used by other processes while a configuration was
 measured are recorded (``others_cores``), and the CPU time of our own process is reported next
@@ -61,10 +60,11 @@ PROBLEMS = ("H2-2q", "LiH-4q", "LiH-6q", "H2O-8q")
 NOISES = ("none", "depolarizing")
 BATCH = 8
 SEED = 20240611
-# (steps per episode, rounds): every round runs one single-env episode, one batch episode and
-# (noisy configurations) one batch episode with the other strategy, interleaved so that a varying
-# background load affects all of them alike
-EPISODES = {2: (15, 4), 4: (15, 4), 6: (15, 2), 8: (6, 1)}
+# (steps per episode, rounds). Every round draws 8 random legal episodes and runs them three
+# ways, interleaved so that a varying background load affects all alike: one after another with
+# ``step_jit`` ("8 sequential"), with ``step_batch`` (strategy ``auto``) and, for the noisy
+# configurations, with ``step_batch`` and the other strategy
+EPISODES = {2: (15, 3), 4: (15, 3), 6: (15, 1), 8: (6, 1)}
 QUICK = {2: (8, 1), 4: (8, 1), 6: (6, 1), 8: (3, 1)}
 TARGET_STEP_S = 0.2  # LiH-4q noisy single step
 TARGET_SPEEDUP = 4.0  # batch of 8 vs 8 sequential steps
@@ -127,51 +127,60 @@ def wait_for_quiet(max_wait_s: float, threshold: float = 0.3, need: int = 3) -> 
 # ----------------------------------------------------------------------------------------------
 # measurement
 # ----------------------------------------------------------------------------------------------
-def _legal(rng, mask: np.ndarray) -> int:
-    return int(rng.choice(np.flatnonzero(mask)))
+def random_episodes(n_qubits: int, n_steps: int, count: int, rng) -> np.ndarray:
+    """``(count, n_steps)`` uniformly random legal action sequences: an action is redrawn when it
+    repeats the most recent gate on every qubit it acts on (the environment's mask)."""
+    from crlqas_kit.rl import actions as A
+
+    table = A.action_table(n_qubits)
+    out = np.zeros((count, n_steps), np.int32)
+    for e in range(count):
+        last, t = [-1] * n_qubits, 0
+        while t < n_steps:
+            a = int(rng.integers(len(table)))
+            if all(last[q] == a for q in table[a][1]):
+                continue
+            for q in table[a][1]:
+                last[q] = a
+            out[e, t], t = a, t + 1
+    return out
 
 
-def single_episode(params, n_steps: int, rng, key, times=None) -> int:
-    """One ``step_jit`` episode of random legal actions; appends (wall, cpu) per step to ``times``."""
+def single_episodes(params, actions: np.ndarray, key, times=None) -> int:
+    """Each row of ``actions`` as one ``step_jit`` episode, one after another; appends the
+    (wall, cpu) time of every step to ``times``; returns the gate count at the end."""
     import jax
 
     from crlqas_kit.rl import env as E
 
-    key, k_reset = jax.random.split(key)
-    _, state = E.reset_jit(k_reset, params, NO_SUCCESS)
-    for _ in range(n_steps):
-        action = _legal(rng, np.asarray(E.action_mask_jit(state, params)))
-        key, k = jax.random.split(key)
-        t, c = time.perf_counter(), time.process_time()
-        _, state, _, term, trunc, info = E.step_jit(k, state, action, params)
-        state.energy.block_until_ready()
-        if times is not None:
-            times.append((time.perf_counter() - t, time.process_time() - c))
-        assert not bool(info["illegal"]) and not bool(term | trunc), "episode ended early"
+    for row in actions:
+        key, k_reset = jax.random.split(key)
+        _, state = E.reset_jit(k_reset, params, NO_SUCCESS)
+        for action in row:
+            key, k = jax.random.split(key)
+            t, c = time.perf_counter(), time.process_time()
+            _, state, _, term, trunc, info = E.step_jit(k, state, int(action), params)
+            state.energy.block_until_ready()
+            if times is not None:
+                times.append((time.perf_counter() - t, time.process_time() - c))
+            assert not bool(info["illegal"]) and not bool(term | trunc), "episode ended early"
     return int(state.step)
 
 
-_MASKS = None
-
-
-def batch_episode(params, n_steps: int, rng, key, strategy: str = "auto", times=None) -> None:
-    """One episode of ``step_batch`` on :data:`BATCH` environments (one call steps all of them)."""
+def batch_episode(params, actions: np.ndarray, key, strategy: str = "auto", times=None) -> None:
+    """The rows of ``actions`` as one episode of ``step_batch`` (one call steps every environment)."""
     import jax
     import jax.numpy as jnp
 
     from crlqas_kit.rl import env as E
 
-    global _MASKS
-    if _MASKS is None:
-        _MASKS = jax.jit(jax.vmap(E.action_mask, in_axes=(0, None)))
     key, k_reset = jax.random.split(key)
-    _, states = E.reset_batch(jax.random.split(k_reset, BATCH), params, NO_SUCCESS)
-    for _ in range(n_steps):
-        actions = jnp.asarray([_legal(rng, m) for m in np.asarray(_MASKS(states, params))], jnp.int32)
+    _, states = E.reset_batch(jax.random.split(k_reset, actions.shape[0]), params, NO_SUCCESS)
+    for column in actions.T:
         key, k = jax.random.split(key)
-        keys = jax.random.split(k, BATCH)
+        keys, column = jax.random.split(k, actions.shape[0]), jnp.asarray(column)
         t, c = time.perf_counter(), time.process_time()
-        _, states, _, term, trunc, info = E.step_batch(keys, states, actions, params, strategy=strategy)
+        _, states, _, term, trunc, info = E.step_batch(keys, states, column, params, strategy=strategy)
         states.energy.block_until_ready()
         if times is not None:
             times.append((time.perf_counter() - t, time.process_time() - c))
@@ -235,21 +244,23 @@ def measure(name: str, noise: str, quick: bool, alt: bool) -> dict:
             "rounds": rounds,
             "auto_strategy": auto,
         }
-        # compile (first call of each, cold) -- the first call runs one step from the empty circuit
+        # compile (first call of each, cold) -- a one-step episode from the empty circuit
+        warm = random_episodes(n, 1, BATCH, rng)
         first = {
-            "single": first_call(lambda: single_episode(params, 1, rng, key)),
-            "batch": first_call(lambda: batch_episode(params, 1, rng, key)),
+            "single": first_call(lambda: single_episodes(params, warm[:1], key)),
+            "batch": first_call(lambda: batch_episode(params, warm, key)),
         }
         if alt:
-            first["alt"] = first_call(lambda: batch_episode(params, 1, rng, key, strategy=other))
+            first["alt"] = first_call(lambda: batch_episode(params, warm, key, strategy=other))
         times = {k: [] for k in first}
         gates = None
-        for _ in range(rounds):  # interleaved, identical episode lengths
+        for _ in range(rounds):  # interleaved; the same 8 random episodes for all three
+            actions = random_episodes(n, n_steps, BATCH, rng)
             key, k1, k2, k3 = jax.random.split(key, 4)
-            gates = single_episode(params, n_steps, rng, k1, times["single"])
-            batch_episode(params, n_steps, rng, k2, "auto", times["batch"])
+            gates = single_episodes(params, actions, k1, times["single"])
+            batch_episode(params, actions, k2, "auto", times["batch"])
             if alt:
-                batch_episode(params, n_steps, rng, k3, other, times["alt"])
+                batch_episode(params, actions, k3, other, times["alt"])
         row["gates_at_end"] = gates
         row["single"] = summarise(times["single"], 1, first["single"])
         row["batch"] = {"strategy": auto, **summarise(times["batch"], BATCH, first["batch"])}
@@ -277,10 +288,11 @@ def rss_child(name: str, noise: str) -> None:
     with jax.enable_x64(True):
         params = E.make_params(load_problem(name), None if noise == "none" else noise)
         rng, key = np.random.default_rng(SEED), jax.random.key(SEED)
-        out["gates_at_end"] = single_episode(params, 8, rng, key)
+        actions = random_episodes(params.n_qubits, 8, BATCH, rng)
+        out["gates_at_end"] = single_episodes(params, actions[:1], key)
         out["single_steps"] = 8
         out["peak_rss_after_single_bytes"] = rss()
-        batch_episode(params, 4, rng, key)
+        batch_episode(params, actions[:, :4], key)
         out["batch_steps"] = 4
         out["peak_rss_bytes"] = rss()
     print(json.dumps(out))
