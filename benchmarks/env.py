@@ -8,8 +8,8 @@ Run from the repository root::
 
 One environment step = append a gate, re-optimise ALL angles with the inner optimiser, evaluate,
 reward (``crlqas_kit.rl.env.step``). The inner optimiser is the default of ``make_params``:
-Adam-SPSA with the published hyperparameters for the problem where known, **500 objective
-evaluations per step** (249 iterations x 2 + 1 final evaluation). Every round draws 8 random
+Adam-SPSA with the published hyperparameters for the problem where known, budget 500, i.e.
+**499 objective evaluations per step** (249 iterations x 2 + 1 final evaluation). Every round draws 8 random
 episodes from ``|0...0>``: fixed-length sequences of uniformly random *legal* actions (an action
 that repeats the most recent gate on every qubit it acts on is redrawn, as the mask does).
 Success is switched off (threshold < 0: H2-2q is often solved exactly in two steps) and the
@@ -29,7 +29,10 @@ load affects all of them alike:
 Compile time: ``jax.clear_caches()`` before every configuration, then the first call of each (a
 one-step episode: reset and step compile) minus the median steady-state call. Peak RSS of
 H2O-8q: a fresh subprocess builds the noisy environment and runs 8 single and 4 batched steps;
-``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (whole process: Python + JAX + XLA).
+``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (whole process: Python + JAX + XLA), measured
+*first*, while this process is still small: on Linux a child's ``ru_maxrss`` starts from the
+high-water mark of the process it was forked from, so a child started late would report this
+process's peak. ``VmHWM`` of ``/proc/self/status`` (not inherited) is recorded as a cross-check.
 
 The machine may be shared: the CPU seconds used by other processes while a configuration was
 measured are recorded (``others_cores``), and the CPU time of our own process is reported next
@@ -285,6 +288,7 @@ def rss_child(name: str, noise: str) -> None:
 
     rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # noqa: E731 (Linux: KiB)
     out = {"problem": name, "noise": noise, "peak_rss_after_imports_bytes": rss()}
+    out["parent_rss_bytes"] = int(os.environ.get("CRLQAS_BENCH_PARENT_RSS", "0"))
     with jax.enable_x64(True):
         params = E.make_params(load_problem(name), None if noise == "none" else noise)
         rng, key = np.random.default_rng(SEED), jax.random.key(SEED)
@@ -295,12 +299,25 @@ def rss_child(name: str, noise: str) -> None:
         batch_episode(params, actions[:, :4], key)
         out["batch_steps"] = 4
         out["peak_rss_bytes"] = rss()
+        out["vm_hwm_bytes"] = _vm_hwm()
     print(json.dumps(out))
+
+
+def _vm_hwm() -> int | None:
+    """Peak resident set of this process's own address space (``VmHWM``), in bytes."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def measure_rss(name: str, noise: str) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--rss-child", name, noise]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env["CRLQAS_BENCH_PARENT_RSS"] = str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
     out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -362,7 +379,7 @@ def targets(data: dict) -> list[dict]:
         s = lih["single"]
         out.append(
             {
-                "target": f"LiH-4q noisy step <= {TARGET_STEP_S} s (single, 500-evaluation Adam-SPSA included)",
+                "target": f"LiH-4q noisy step <= {TARGET_STEP_S} s (single; Adam-SPSA, budget 500, included)",
                 "measured": f"mean {s['call_mean_s']:.3f} s, max {s['call_max_s']:.3f} s over {s['calls']} steps",
                 "met": s["call_max_s"] <= TARGET_STEP_S,
             }
@@ -424,6 +441,9 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="one short episode per configuration")
     parser.add_argument("--no-alt", action="store_true", help="skip the alternative batch strategy")
     parser.add_argument("--no-memory", action="store_true", help="skip the H2O-8q peak-RSS subprocess")
+    parser.add_argument(
+        "--memory-only", action="store_true", help="only (re)measure the H2O-8q peak RSS and update --out"
+    )
     parser.add_argument("--max-wait", type=float, default=20.0, help="seconds to wait for a quiet machine")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "env.json"))
     parser.add_argument("--report", metavar="JSON", help="print the markdown table of a results file and exit")
@@ -433,9 +453,19 @@ def main(argv=None) -> int:
         rss_child(*args.rss_child)
         return 0
     if args.report:
-        print(render(json.loads(Path(args.report).read_text())))
+        data = json.loads(Path(args.report).read_text())
+        data["targets"] = targets(data)
+        print(render(data))
         return 0
     command = ("python benchmarks/env.py " + " ".join(sys.argv[1:] if argv is None else argv)).strip()
+    if args.memory_only:
+        out = Path(args.out)
+        data = json.loads(out.read_text())
+        data["memory"] = {"command": command, "date": environment()["date"], **measure_rss("H2O-8q", "depolarizing")}
+        data["targets"] = targets(data)
+        out.write_text(json.dumps(data, indent=2) + "\n")
+        print(render(data))
+        return 0
     data = {"command": command, "environment": environment(), "results": []}
     data["workload"] = {
         "step": "append the gate, Adam-SPSA on all angles (warm start), evaluate, reward",
@@ -446,6 +476,9 @@ def main(argv=None) -> int:
     }
     print(f"# {data['environment']['cpu_model']}; {command}", flush=True)
     t_start = time.perf_counter()
+    if not args.no_memory and "H2O-8q" in args.problems:  # first, while this process is small
+        data["memory"] = measure_rss("H2O-8q", "depolarizing")
+        print(f"H2O-8q depolarizing peak RSS {data['memory']['peak_rss_bytes'] / 1024**2:.0f} MiB", flush=True)
     for name in args.problems:
         for noise in args.noise:
             waited = wait_for_quiet(args.max_wait) if args.max_wait > 0 else 0.0
@@ -461,9 +494,6 @@ def main(argv=None) -> int:
                 + f" | bg {row['background_load'].get('others_cores')}",
                 flush=True,
             )
-    if not args.no_memory and "H2O-8q" in args.problems:
-        data["memory"] = measure_rss("H2O-8q", "depolarizing")
-        print(f"H2O-8q depolarizing peak RSS {data['memory']['peak_rss_bytes'] / 1024**2:.0f} MiB", flush=True)
     data["total_s"] = round(time.perf_counter() - t_start, 1)
     data["targets"] = targets(data)
     out = Path(args.out)

@@ -375,8 +375,9 @@ def reset_batch(keys: jax.Array, params: EnvParams, threshold=None):
 #: Largest qubit count for which :func:`step_many` ``vmap``s the environments by default.
 #: Above it one environment's ``4^n`` Pauli vector is already big enough that batching saves
 #: nothing, while the branch-free gather kernel that a vmap over different circuits needs costs
-#: about 2x the switch kernel; measured in ``benchmarks/env.py`` (LiH-6q: a vmap over 8
-#: environments ran at 0.5x the speed of 8 sequential steps, ``lax.map`` at 1.3x).
+#: more than the switch kernel; measured in ``benchmarks/env.py`` (noisy, 8 environments against
+#: 8 sequential ``step_jit`` steps: LiH-6q vmap 0.83x, ``lax.map`` 1.09x; H2O-8q vmap 0.30x,
+#: ``lax.map`` 0.92x; LiH-4q vmap 1.67x, ``lax.map`` 1.10x).
 VMAP_MAX_QUBITS = 4
 BATCH_STRATEGIES = ("auto", "vmap", "map")
 
