@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import assert_one_line_error, run
 
-from crlqas_kit import cli
 from crlqas_kit.problems import list_problems, load_problem
 from crlqas_kit.sim.noise import parse_noise
 from crlqas_kit.sim.qasm import load_qasm
@@ -21,22 +21,6 @@ from crlqas_kit.sim.simulator import expectation
 
 CIRCUITS = Path(__file__).resolve().parent.parent / "crlqas_kit" / "data" / "circuits"
 ANSATZ = str(CIRCUITS / "H2-2q-ansatz.qasm")
-
-
-def run(capsys, *argv):
-    rc = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def assert_one_line_error(rc, out, err):
-    assert rc == 2
-    assert out == ""
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1 and err.endswith("\n"), err
-    assert lines[0].startswith("crlqas: error: ") and len(lines[0]) > len("crlqas: error: ") + 10
-    return lines[0]
 
 
 # ----------------------------------------------------------------------------- problems

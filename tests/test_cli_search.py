@@ -13,6 +13,7 @@ import json
 import shutil
 
 import pytest
+from cli_helpers import assert_one_line_error, run
 
 from crlqas_kit import cli
 from crlqas_kit.results import load_run
@@ -20,22 +21,6 @@ from crlqas_kit.search_config import preset
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURES = ("learning_curve.png", "error.png", "threshold.png", "best_circuit.png")
-
-
-def run(capsys, *argv):
-    rc = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def assert_one_line_error(rc, out, err):
-    assert rc == 2
-    assert out == ""
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1 and err.endswith("\n"), err
-    assert lines[0].startswith("crlqas: error: ") and len(lines[0]) > len("crlqas: error: ") + 10
-    return lines[0]
 
 
 def log(episodes):
