@@ -93,13 +93,13 @@ LABELS = {
 # ----------------------------------------------------------------------------------------------
 def ansatz(closing_cnot: bool = False):
     """2 x (RY on all, CNOT ladder), final RY; ``closing_cnot`` adds cx(3, 0) per layer (20 gates)."""
-    from crlqas_kit.sim.circuit import Circuit
+    from crlqas_kit.sim.circuit import Circuit, hardware_efficient
 
+    if not closing_cnot:
+        return hardware_efficient(4, 2, capacity=32)
     ops: list[tuple] = []
     for _ in range(2):
-        ops += [("ry", (q,)) for q in range(4)] + [("cx", (q, q + 1)) for q in range(3)]
-        if closing_cnot:
-            ops.append(("cx", (3, 0)))
+        ops += [("ry", (q,)) for q in range(4)] + [("cx", (q, q + 1)) for q in range(3)] + [("cx", (3, 0))]
     ops += [("ry", (q,)) for q in range(4)]
     return Circuit.from_ops(4, ops, capacity=32)
 

@@ -3,7 +3,8 @@
     crlqas evaluate --qasm FILE (--hamiltonian FILE.json | --problem NAME) [--noise SPEC] [--json]
     crlqas problems [--json]
     crlqas vqe --problem NAME --qasm FILE [--noise SPEC] [--shots N] [--method M] [--budget N] [--json]
-    crlqas search --problem NAME [--noise SPEC] [--preset fast|paper] [--episodes N] [--seeds S ...] --out DIR
+    crlqas search --problem NAME [--noise SPEC] [--preset fast|paper] [--episodes N] [--seeds S ...]
+                  [--time-limit SECONDS] [--until-accurate] --out DIR
     crlqas report DIR
     crlqas demo [--out DIR]
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -163,6 +165,33 @@ class _Progress:
             )
 
 
+class _StopRule:
+    """``should_stop`` for ``crlqas search``: a wall-time limit and/or "every seed is accurate".
+
+    The clock starts at the first poll (the start of training, compile included), so a run
+    always trains at least one chunk.
+    """
+
+    def __init__(self, time_limit: float | None, until_accurate: bool, results=None, seeds=()) -> None:
+        self.time_limit = time_limit
+        self.until_accurate = until_accurate
+        # seeds without a chemically accurate episode yet (a resumed run may have some already)
+        self.waiting = {s for s in seeds if results is None or results.first_chemically_accurate(s) is None}
+        self.deadline: float | None = None
+        self.callbacks = [self._episode] if until_accurate else []
+
+    def _episode(self, event: dict) -> None:
+        if event["event"] == "episode" and event["chemically_accurate"]:
+            self.waiting.discard(event["seed"])
+
+    def __call__(self) -> bool:
+        if self.time_limit is not None and self.deadline is None:
+            self.deadline = time.monotonic() + self.time_limit
+        if self.until_accurate and not self.waiting:
+            return True
+        return self.deadline is not None and time.monotonic() > self.deadline
+
+
 def _search_config(args):
     from .problems import load_problem
     from .search_config import SearchConfig, preset
@@ -203,6 +232,8 @@ def cmd_search(args) -> int:
     from .results import load_checkpoint
     from .search import search
 
+    if args.time_limit is not None and not args.time_limit > 0:  # also rejects nan
+        raise UsageError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
     if args.resume:
         state, results = load_checkpoint(args.resume)
         cfg = results.config if args.episodes is None else results.config.replace(episodes=args.episodes)
@@ -214,7 +245,8 @@ def cmd_search(args) -> int:
     out = _output_dir(args.out)
     print(cfg, file=sys.stderr)
     progress = _Progress(args.quiet)
-    results = search(cfg, seeds=seeds, callbacks=[progress], resume=resume)
+    stop = _StopRule(args.time_limit, args.until_accurate, resume[1] if resume else None, seeds)
+    results = search(cfg, seeds=seeds, callbacks=[progress, *stop.callbacks], resume=resume, should_stop=stop)
     if not args.quiet:
         print(file=sys.stderr)
     results.save(out)
@@ -287,6 +319,18 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--seeds", type=int, nargs="+", default=[0], help="one or more seeds (trained together)")
     se.add_argument("--config", help="a JSON/TOML SearchConfig file (overrides --problem/--preset)")
     se.add_argument("--resume", metavar="DIR", help="continue a saved run exactly from its checkpoint")
+    se.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="stop after this wall time, counted from the start of training (compile included) and "
+        "checked between compiled chunks; the saved run is resumable",
+    )
+    se.add_argument(
+        "--until-accurate",
+        action="store_true",
+        help="stop once every seed has had a chemically accurate episode (checked between chunks)",
+    )
     se.add_argument("--out", required=True, help="run directory to write")
     se.add_argument("--quiet", action="store_true")
     se.set_defaults(func=cmd_search)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crlqas_kit.sim.circuit import GATE_IDS, GATES, Circuit, check_params
+from crlqas_kit.sim.circuit import GATE_IDS, GATES, Circuit, check_params, hardware_efficient
 
 FAST = settings(max_examples=40, deadline=None, database=None, derandomize=True)
 
@@ -177,3 +177,27 @@ def test_bad_shapes_and_params():
     with pytest.raises(ValueError, match="expected 2 circuit parameters"):
         check_params(np.zeros((2, 2)), 2)
     np.testing.assert_array_equal(check_params([1.0, 2.0, 0.0], 2), [1.0, 2.0])  # longer: zero-padded slots
+
+
+@pytest.mark.parametrize("n, layers", [(2, 2), (4, 2), (6, 1), (3, 0)])
+def test_hardware_efficient_layout(n, layers):
+    circ = hardware_efficient(n, layers)
+    ops = circ.ops()
+    counts = circ.counts()
+    assert counts["rotations"] == (layers + 1) * n and counts["cnots"] == layers * (n - 1)
+    assert counts["gates"] == len(ops) == (layers + 1) * n + layers * (n - 1)
+    block = n + n - 1
+    for layer in range(layers):
+        part = ops[layer * block : (layer + 1) * block]
+        assert [(g, w) for g, w, _ in part[:n]] == [("ry", (q,)) for q in range(n)]
+        assert [(g, w) for g, w, _ in part[n:]] == [("cx", (q, q + 1)) for q in range(n - 1)]
+    assert [(g, w) for g, w, _ in ops[-n:]] == [("ry", (q,)) for q in range(n)]
+    assert np.all(circ.params == 0.0)
+
+
+@pytest.mark.parametrize(
+    "bad", [dict(n_qubits=1), dict(n_qubits=2.0), dict(n_qubits=4, layers=-1), dict(n_qubits=4, layers=True)]
+)
+def test_hardware_efficient_rejects_bad_sizes(bad):
+    with pytest.raises(ValueError, match="n_qubits|layers"):
+        hardware_efficient(**bad)

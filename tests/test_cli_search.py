@@ -103,6 +103,37 @@ def test_resume_continues_the_run(search_dir, report, capsys, tmp_path):
     assert (out2 / "checkpoint.npz").is_file()
 
 
+def test_time_limit_stops_between_chunks(capsys, tmp_path):
+    out = tmp_path / "limited"
+    rc, stdout, _ = run(capsys, "search", "--episodes", "100000", "--time-limit", "0.001", "--out", out, "--quiet")
+    assert rc == 0 and f"run saved to {out}" in stdout
+    res = load_run(out)
+    # the deadline passes during the first chunk: exactly one chunk of steps is trained
+    assert res.stopped and 0 < len(res.episodes) < 100
+    assert res.config.episodes == 100000
+    assert (out / "checkpoint.npz").is_file()  # resumable
+
+
+def test_until_accurate_stops_after_the_first_accurate_chunk(capsys, tmp_path):
+    out = tmp_path / "until"
+    rc, stdout, _ = run(capsys, "search", "--episodes", "100000", "--until-accurate", "--out", out, "--quiet")
+    assert rc == 0
+    res = load_run(out)
+    first = res.first_chemically_accurate(0)
+    assert res.stopped and first is not None
+    # it stops at the end of the chunk holding the first accurate episode: no later chunk runs
+    last_chunk = [e for e in res.episodes if e["seconds"] == res.episodes[-1]["seconds"]]
+    assert any(e["chemically_accurate"] for e in last_chunk)
+    assert not any(e["chemically_accurate"] for e in res.episodes if e["seconds"] < last_chunk[0]["seconds"])
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan"])
+def test_bad_time_limit(capsys, tmp_path, value):
+    line = assert_one_line_error(*run(capsys, "search", "--time-limit", value, "--out", tmp_path / "x"))
+    assert "--time-limit" in line
+    assert not (tmp_path / "x").exists()
+
+
 # ----------------------------------------------------------------------------- bad input
 def test_unknown_problem(capsys, tmp_path):
     line = assert_one_line_error(*run(capsys, "search", "--problem", "Nope-9q", "--out", tmp_path / "x"))

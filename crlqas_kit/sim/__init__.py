@@ -1,6 +1,6 @@
 """The noisy PTM simulator: Pauli sums, PTMs and channels, noise models, circuits, QASM."""
 
-from .circuit import GATES, Circuit
+from .circuit import GATES, Circuit, hardware_efficient
 from .devices import coupling_map, device_model, list_devices, load_device, uniform_device_model
 from .noise import (
     NoiseModel,
@@ -36,6 +36,7 @@ __all__ = [
     "expectation",
     "expectation_batch",
     "from_qasm",
+    "hardware_efficient",
     "is_cptp",
     "is_trace_preserving",
     "is_unital",

@@ -253,3 +253,19 @@ def check_params(params, n_params: int) -> np.ndarray:
             f"circuit parameters must be finite; got NaN/inf at positions {np.flatnonzero(~np.isfinite(arr)).tolist()}"
         )
     return arr[:n_params]
+
+
+def hardware_efficient(n_qubits: int, layers: int = 2, capacity: int | None = None) -> Circuit:
+    """The RY hardware-efficient ansatz: ``layers`` x (RY on every qubit, CNOT ladder), final RY layer.
+
+    The ladder is ``cx(0,1) cx(1,2) ... cx(n-2,n-1)``. Gates: ``(layers + 1) n`` RY and
+    ``layers (n - 1)`` CNOTs (2 layers on 4 qubits: 12 + 6 = 18). All angles start at 0.
+    It uses only the agent's gate set, so it is the baseline the searched circuits are compared with.
+    """
+    if isinstance(n_qubits, bool) or not isinstance(n_qubits, int) or n_qubits < 2:
+        raise ValueError(f"n_qubits must be an integer >= 2, got {n_qubits!r}")
+    if isinstance(layers, bool) or not isinstance(layers, int) or layers < 0:
+        raise ValueError(f"layers must be a non-negative integer, got {layers!r}")
+    rotations = [("ry", (q,)) for q in range(n_qubits)]
+    ladder = [("cx", (q, q + 1)) for q in range(n_qubits - 1)]
+    return Circuit.from_ops(n_qubits, (rotations + ladder) * layers + rotations, capacity)
