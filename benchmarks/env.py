@@ -54,6 +54,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _machine import CpuMonitor, git_commit, loadavg, lscpu, package_versions, vm_hwm, wait_for_quiet
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -73,58 +74,6 @@ TARGET_STEP_S = 0.2  # LiH-4q noisy single step
 TARGET_SPEEDUP = 4.0  # batch of 8 vs 8 sequential steps
 TARGET_RSS_BYTES = 2 * 1024**3  # H2O-8q noisy
 NO_SUCCESS = -1.0  # success threshold: |E - E_min| < -1 never holds, so every episode has the same length
-
-
-# ----------------------------------------------------------------------------------------------
-# background load
-# ----------------------------------------------------------------------------------------------
-class CpuMonitor:
-    """CPU seconds used by OTHER processes between ``start`` and ``stop`` (``/proc/stat`` minus our
-    own rusage); ``others_cores`` ~ 0 on a quiet machine, 1.0 = one of the cores busy elsewhere."""
-
-    def __init__(self) -> None:
-        self.hz = os.sysconf("SC_CLK_TCK")
-
-    def _busy(self) -> float | None:
-        try:
-            fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        except (OSError, ValueError):
-            return None
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-        guest = sum(fields[8:10]) if len(fields) > 9 else 0
-        return (sum(fields) - idle - guest) / self.hz
-
-    @staticmethod
-    def _own() -> float:
-        a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-        return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
-
-    def start(self) -> None:
-        self.t0, self.busy0, self.own0 = time.perf_counter(), self._busy(), self._own()
-
-    def stop(self) -> dict:
-        wall, busy, own = time.perf_counter() - self.t0, self._busy(), self._own()
-        if busy is None or self.busy0 is None:
-            return {}
-        others = max(0.0, (busy - self.busy0) - (own - self.own0))
-        return {
-            "wall_s": round(wall, 3),
-            "own_cpu_s": round(own - self.own0, 3),
-            "others_cores": round(others / wall, 3) if wall else None,
-        }
-
-
-def wait_for_quiet(max_wait_s: float, threshold: float = 0.3, need: int = 3) -> float:
-    """Sleep until other processes used < ``threshold`` cores for ``need`` consecutive 1-s windows."""
-    t0, quiet, mon = time.perf_counter(), 0, CpuMonitor()
-    while quiet < need and time.perf_counter() - t0 < max_wait_s:
-        mon.start()
-        time.sleep(1.0)
-        load = mon.stop().get("others_cores")
-        if load is None:
-            return 0.0
-        quiet = quiet + 1 if load < threshold else 0
-    return time.perf_counter() - t0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -273,7 +222,8 @@ def measure(name: str, noise: str, quick: bool, alt: bool) -> dict:
             row["alt"]["speedup_cpu"] = row["alt"]["steps_per_cpu_s"] / row["single"]["steps_per_cpu_s"]
     row["speedup"] = row["batch"]["steps_per_s"] / row["single"]["steps_per_s"]
     row["speedup_cpu"] = row["batch"]["steps_per_cpu_s"] / row["single"]["steps_per_cpu_s"]
-    row["background_load"] = mon.stop()
+    # env.json's background_load has never carried others_cpu_s (simulator.json's does): keep its keys
+    row["background_load"] = {k: v for k, v in mon.stop().items() if k != "others_cpu_s"}
     return row
 
 
@@ -299,19 +249,8 @@ def rss_child(name: str, noise: str) -> None:
         batch_episode(params, actions[:, :4], key)
         out["batch_steps"] = 4
         out["peak_rss_bytes"] = rss()
-        out["vm_hwm_bytes"] = _vm_hwm()
+        out["vm_hwm_bytes"] = vm_hwm()
     print(json.dumps(out))
-
-
-def _vm_hwm() -> int | None:
-    """Peak resident set of this process's own address space (``VmHWM``), in bytes."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return None
 
 
 def measure_rss(name: str, noise: str) -> dict:
@@ -329,29 +268,9 @@ def measure_rss(name: str, noise: str) -> dict:
 # ----------------------------------------------------------------------------------------------
 # environment description
 # ----------------------------------------------------------------------------------------------
-def _lscpu() -> dict:
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return {}
-    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in text.splitlines()) if v}
-
-
 def environment() -> dict:
-    from importlib import metadata
-
-    cpu = _lscpu()
-    versions = {}
-    for pkg in ("jax", "jaxlib", "numpy", "optax", "crlqas_kit"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
-    try:
-        loadavg = Path("/proc/loadavg").read_text().strip()
-    except OSError:
-        loadavg = None
+    cpu = lscpu()
+    versions = package_versions(("jax", "jaxlib", "numpy", "optax", "crlqas_kit"))
     return {
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "cpu_model": cpu.get("Model name", platform.processor()),
@@ -363,8 +282,8 @@ def environment() -> dict:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "versions": versions,
-        "git_commit": commit.strip(),
-        "loadavg_at_start": loadavg,
+        "git_commit": git_commit(ROOT),
+        "loadavg_at_start": loadavg(),
     }
 
 
@@ -481,7 +400,7 @@ def main(argv=None) -> int:
         print(f"H2O-8q depolarizing peak RSS {data['memory']['peak_rss_bytes'] / 1024**2:.0f} MiB", flush=True)
     for name in args.problems:
         for noise in args.noise:
-            waited = wait_for_quiet(args.max_wait) if args.max_wait > 0 else 0.0
+            waited = wait_for_quiet(args.max_wait, threshold=0.3) if args.max_wait > 0 else 0.0
             row = measure(name, noise, args.quick, alt=not args.no_alt and noise != "none")
             row["waited_for_quiet_s"] = round(waited, 1)
             data["results"].append(row)

@@ -46,6 +46,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _machine import CpuMonitor, git_commit, loadavg, lscpu, package_versions, vm_hwm, wait_for_quiet
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -366,75 +367,8 @@ def bench_reference(lib, n, ops, terms, params, quick):
 
 
 # ----------------------------------------------------------------------------------------------
-# Background load: the machine is shared, so record how much CPU other processes used
-# ----------------------------------------------------------------------------------------------
-class CpuMonitor:
-    """CPU seconds used by OTHER processes between ``start`` and ``stop`` (from /proc/stat minus
-    our own rusage, children included). ``others_cores`` ~ 0 on a quiet machine; 1.0 means a whole
-    core of the 2 was busy with something else while we were timing."""
-
-    def __init__(self) -> None:
-        self.hz = os.sysconf("SC_CLK_TCK")
-
-    def _busy(self) -> float | None:
-        try:
-            fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        except (OSError, ValueError):
-            return None
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-        guest = sum(fields[8:10]) if len(fields) > 9 else 0  # guest time is already in user
-        return (sum(fields) - idle - guest) / self.hz
-
-    @staticmethod
-    def _own() -> float:
-        a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-        return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
-
-    def start(self) -> None:
-        self.t0, self.busy0, self.own0 = time.perf_counter(), self._busy(), self._own()
-
-    def stop(self) -> dict:
-        wall, busy, own = time.perf_counter() - self.t0, self._busy(), self._own()
-        if busy is None or self.busy0 is None:
-            return {}
-        others = max(0.0, (busy - self.busy0) - (own - self.own0))
-        return {
-            "wall_s": round(wall, 3),
-            "own_cpu_s": round(own - self.own0, 3),
-            "others_cpu_s": round(others, 3),
-            "others_cores": round(others / wall, 3) if wall else None,
-        }
-
-
-def wait_for_quiet(max_wait_s: float, threshold: float = 0.15, need: int = 3) -> float:
-    """Sleep until other processes used < ``threshold`` cores for ``need`` consecutive 1-s windows
-    (or ``max_wait_s`` passed); returns the seconds waited."""
-    t0, quiet = time.perf_counter(), 0
-    mon = CpuMonitor()
-    while quiet < need and time.perf_counter() - t0 < max_wait_s:
-        mon.start()
-        time.sleep(1.0)
-        load = mon.stop().get("others_cores")
-        if load is None:
-            return 0.0
-        quiet = quiet + 1 if load < threshold else 0
-    return time.perf_counter() - t0
-
-
-# ----------------------------------------------------------------------------------------------
 # Peak memory (subprocess) and environment
 # ----------------------------------------------------------------------------------------------
-def _vm_hwm() -> int | None:
-    """Peak resident set size of THIS process image (``VmHWM`` in /proc/self/status), bytes."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return None
-
-
 def rss_child(n: int, gates: int) -> None:
     """Run in a fresh process: build + compile + evaluate (single and 64-batch); print peak RSS.
 
@@ -455,11 +389,11 @@ def rss_child(n: int, gates: int) -> None:
     padded[:, : circuit.n_params] = params
     with jax.enable_x64(True):
         ev = sim.Evaluator.create(PauliSum.from_list(hamiltonian_terms(n)), parse_noise(NOISE_SPEC))
-        before = _vm_hwm()
+        before = vm_hwm()
         e = float(sim._energy(ev, circuit, padded[0]))
-        after_single = _vm_hwm()
+        after_single = vm_hwm()
         es = np.asarray(sim._energies(ev, circuit, padded))
-        after_batch = _vm_hwm()
+        after_batch = vm_hwm()
     print(
         json.dumps(
             {
@@ -492,21 +426,6 @@ def measure_rss(n: int, gates: int) -> dict:
     return out
 
 
-def _loadavg() -> str | None:
-    try:
-        return Path("/proc/loadavg").read_text().strip()
-    except OSError:
-        return None
-
-
-def _lscpu() -> dict:
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return {}
-    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in text.splitlines()) if v}
-
-
 def _jax_cache_dir():
     import jax
 
@@ -514,9 +433,7 @@ def _jax_cache_dir():
 
 
 def environment() -> dict:
-    from importlib import metadata
-
-    cpu = _lscpu()
+    cpu = lscpu()
     flags = set(cpu.get("Flags", "").split())
     mhz = None
     try:
@@ -529,37 +446,33 @@ def environment() -> dict:
     cores = os.cpu_count() or 1
     fpc = 16 if {"fma", "avx2"} <= flags else (8 if "avx" in flags else 4)
     peak = cores * fpc * mhz / 1e3 if mhz else None
-    versions = {}
-    for pkg in (
-        "jax",
-        "jaxlib",
-        "numpy",
-        "scipy",
-        "qiskit",
-        "qiskit-aer",
-        "qulacs",
-        "pennylane",
-        "pennylane_lightning",
-    ):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
-    try:
-        versions["crlqas_kit"] = metadata.version("crlqas_kit")
-    except metadata.PackageNotFoundError:
-        versions["crlqas_kit"] = None
+    versions = package_versions(
+        (
+            "jax",
+            "jaxlib",
+            "numpy",
+            "scipy",
+            "qiskit",
+            "qiskit-aer",
+            "qulacs",
+            "pennylane",
+            "pennylane_lightning",
+            "crlqas_kit",
+        )
+    )
     git = {}
-    try:
-        git["commit"] = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
-        ).stdout.split("\n")
-        git["modified_tracked_files"] = [line[3:] for line in dirty if line.strip()]
-    except OSError:
-        pass
+    commit = git_commit(ROOT)
+    if commit is not None:
+        git["commit"] = commit
+        try:
+            dirty = subprocess.run(
+                ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+            ).stdout.split("\n")
+            git["modified_tracked_files"] = [line[3:] for line in dirty if line.strip()]
+        except OSError:
+            pass
     return {
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "cpu_model": cpu.get("Model name", platform.processor()),
@@ -873,7 +786,7 @@ def main(argv=None) -> int:
         },
         "results": [],
     }
-    data["loadavg_at_start"] = _loadavg()
+    data["loadavg_at_start"] = loadavg()
     print(f"# {data['environment']['cpu_model']}, {data['environment']['cores']} cores; {command}", flush=True)
     over: dict[str, list[tuple[int, int]]] = {lib: [] for lib in LIBS}
     failures = []
@@ -885,7 +798,7 @@ def main(argv=None) -> int:
             params = parameter_sets(n, g, n_params)
             attempts = []
             for attempt in range(1 + args.retries):
-                waited = wait_for_quiet(args.max_wait) if args.max_wait > 0 else 0.0
+                waited = wait_for_quiet(args.max_wait, threshold=0.15) if args.max_wait > 0 else 0.0
                 row = measure_configuration(n, g, terms, ops, params, args, over)
                 row["waited_for_quiet_s"] = round(waited, 1)
                 attempts.append(row)
@@ -920,7 +833,7 @@ def main(argv=None) -> int:
             data["memory"] = {"n": n_mem, "gates": g_mem, "error": err.stderr[-2000:]}
             failures.append("memory subprocess failed")
 
-    data["loadavg_at_end"] = _loadavg()
+    data["loadavg_at_end"] = loadavg()
     data["targets"] = targets(data)
     data["agreement_failures"] = failures
     out = Path(args.out)

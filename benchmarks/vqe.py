@@ -62,13 +62,13 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from functools import partial
 from pathlib import Path
 
 import numpy as np
+from _machine import git_commit, loadavg, lscpu, package_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -495,37 +495,17 @@ def _cell(row: dict, prefix: str = "") -> str:
 
 
 def environment() -> dict:
-    from importlib import metadata
-
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        cpu = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in text.splitlines()) if v}
-    except (OSError, subprocess.CalledProcessError):
-        cpu = {}
-    versions = {}
-    for pkg in ("jax", "jaxlib", "optax", "numpy", "scipy", "crlqas_kit"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
-    try:
-        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
-        commit = commit.stdout.strip()
-    except OSError:
-        commit = None
-    try:
-        load = Path("/proc/loadavg").read_text().strip()
-    except OSError:
-        load = None
+    cpu = lscpu()
+    versions = package_versions(("jax", "jaxlib", "optax", "numpy", "scipy", "crlqas_kit"))
     return {
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "cpu_model": cpu.get("Model name", platform.processor()),
         "cores": os.cpu_count(),
-        "loadavg_at_end": load,
+        "loadavg_at_end": loadavg(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "versions": versions,
-        "git_commit": commit,
+        "git_commit": git_commit(ROOT),
     }
 
 
