@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""The CRLQAS results table of ``docs/results.md``: run every configuration, then summarise.
+
+Every (configuration, seed) is one ``crlqas search`` process (fast preset) with a wall-time
+limit; ``--jobs`` processes run side by side (one per core: a single seed per process is
+faster on a CPU than several seeds in one ``vmap``). Run directories go to ``runs/results/``
+(not committed); a run whose directory already holds ``config.json`` is not run again.
+
+``table`` reads the run directories, optimises the 2-layer hardware-efficient ansatz of each
+problem (the baseline of the issue's "at least as short" target) and writes
+``benchmarks/results/crlqas_runs.json`` (per seed: episodes, wall time, first chemically
+accurate episode and its time, the best circuit as QASM) and the Markdown tables printed on stdout.
+
+Usage (from the repository root)::
+
+    .venv/bin/python scripts/results_runs.py run --jobs 2           # ~2 h on 2 cores
+    .venv/bin/python scripts/results_runs.py run --only lih-4q_none
+    .venv/bin/python scripts/results_runs.py table > /tmp/tables.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_DIR = ROOT / "runs" / "results"
+OUT_JSON = ROOT / "benchmarks" / "results" / "crlqas_runs.json"
+
+#: name -> (problem, noise, seeds, time limit in seconds, stop once every seed is accurate)
+CONFIGS = {
+    "h2-2q_none": ("H2-2q", "none", [0, 1, 2, 3, 4], 120, True),
+    "lih-4q_none": ("LiH-4q", "none", [0, 1, 2], 1200, False),
+    "h2o-8q_none": ("H2O-8q", "none", [0], 3600, False),
+    "lih-4q_depolarizing": ("LiH-4q", "depolarizing", [0, 1, 2], 1200, False),
+    "h2-3q_none": ("H2-3q", "none", [0, 1, 2], 240, False),
+    "h2-4q_none": ("H2-4q", "none", [0, 1, 2], 480, False),
+    "lih-6q_none": ("LiH-6q", "none", [0, 1, 2], 480, False),
+    "h2-3q_mumbai-median": ("H2-3q", "mumbai-median", [0, 1, 2], 240, False),
+    "lih-4q_mumbai-median": ("LiH-4q", "mumbai-median", [0, 1, 2], 480, False),
+}
+EPISODES = 100_000  # the time limit ends every run, not the episode count
+
+
+def command(name: str, seed: int) -> list[str]:
+    problem, noise, _, limit, until = CONFIGS[name]
+    cmd = [sys.executable, "-m", "crlqas_kit.cli", "search", "--problem", problem, "--noise", noise]
+    cmd += ["--preset", "fast", "--episodes", str(EPISODES), "--seeds", str(seed), "--time-limit", str(limit)]
+    return cmd + (["--until-accurate"] if until else []) + ["--quiet", "--out", str(RUN_DIR / f"{name}_s{seed}")]
+
+
+def snapshot() -> tuple[str, Path]:
+    """A checkout of the committed HEAD that the runs import: editing the working tree during
+    the (hours of) runs cannot change their code, and every run has a commit."""
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    commit = commit.stdout.strip()
+    code = RUN_DIR / f"code-{commit[:10]}"
+    if not code.exists():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(code), commit], check=True)
+    return commit, code
+
+
+def run_job(name: str, seed: int, code: Path) -> str:
+    out = RUN_DIR / f"{name}_s{seed}"
+    if (out / "config.json").exists():
+        return f"{out.name}: already done"
+    t0 = time.perf_counter()
+    log = RUN_DIR / f"{name}_s{seed}.log"
+    env = dict(os.environ, PYTHONPATH=str(code))
+    with open(log, "w") as fh:
+        proc = subprocess.run(command(name, seed), stdout=fh, stderr=subprocess.STDOUT, cwd=code, env=env)
+    return f"{out.name}: exit {proc.returncode} after {time.perf_counter() - t0:.0f} s (log {log.name})"
+
+
+def cmd_run(args) -> int:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    commit, code = snapshot()
+    print(f"code: {commit} ({code})", flush=True)
+    jobs = [(n, s) for n in (args.only or CONFIGS) for s in CONFIGS[n][2]]
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for line in pool.map(lambda job: run_job(*job, code), jobs):
+            print(line, flush=True)
+    return 0
+
+
+# ------------------------------------------------------------------------------------- table
+def hea_baseline(problem_name: str, noise: str, layers: int = 2, starts: int = 5) -> dict:
+    """Best error of the RY hardware-efficient ansatz, exact-gradient Adam from several starts."""
+    import numpy as np
+
+    from crlqas_kit.optim.vqe import optimize
+    from crlqas_kit.problems import load_problem
+    from crlqas_kit.sim.circuit import hardware_efficient
+
+    problem = load_problem(problem_name)
+    circ = hardware_efficient(problem.n_qubits, layers)
+    rng = np.random.default_rng(0)
+    errors = []
+    for s in range(starts):
+        x0 = np.zeros(circ.n_params) if s == 0 else rng.uniform(-np.pi, np.pi, circ.n_params)
+        errors.append(optimize(problem, circ, noise, method="adam", budget=2000, lr=0.02, x0=x0).error)
+    counts = circ.counts()
+    return {
+        "layers": layers,
+        "gates": counts["gates"],
+        "cnots": counts["cnots"],
+        "depth": counts["depth"],
+        "best_error": float(min(errors)),
+        "starts": starts,
+    }
+
+
+def collect(name: str) -> dict | None:
+    from crlqas_kit.results import load_run, record_to_circuit
+    from crlqas_kit.sim.qasm import to_qasm
+
+    problem, noise, seeds, limit, until = CONFIGS[name]
+    rows = []
+    for seed in seeds:
+        path = RUN_DIR / f"{name}_s{seed}"
+        if not (path / "config.json").exists():
+            continue
+        res = load_run(path)
+        row = res.summary()[0]
+        best = (res.best.get(seed) or [None])[0]
+        row["stopped"] = res.stopped
+        row["best_qasm"] = None if best is None else to_qasm(record_to_circuit(best["circuit"]))
+        row["best_chemically_accurate"] = bool(best and best["chemically_accurate"])
+        rows.append(row)
+    if not rows:
+        return None
+    return {
+        "name": name,
+        "problem": problem,
+        "noise": noise,
+        "time_limit": limit,
+        "until_accurate": until,
+        "command": " ".join(command(name, seeds[0])[3:]).replace(str(ROOT) + "/", ""),
+        "seeds": rows,
+    }
+
+
+def markdown(entry: dict) -> str:
+    lines = [
+        f"### {entry['problem']}, `{entry['noise']}`",
+        "",
+        "| seed | episodes | wall (s) | chem. acc. | first episode | time to it (s) | best error (Ha) "
+        "| gates | CNOTs | depth |",
+        "|" + "---|" * 10,
+    ]
+    for r in entry["seeds"]:
+        err = "-" if r["best_error"] is None else f"{r['best_error']:.2e}"
+        t = "-" if r["seconds_to_chemical_accuracy"] is None else f"{r['seconds_to_chemical_accuracy']:.0f}"
+        lines.append(
+            f"| {r['seed']} | {r['episodes']} | {r['seconds']:.0f} | {'yes' if r['success'] else 'no'} | "
+            f"{r['first_chemically_accurate_episode'] or '-'} | {t} | {err} | {r['best_gates']} | "
+            f"{r['best_cnots']} | {r['best_depth']} |"
+        )
+    n_ok = sum(r["success"] for r in entry["seeds"])
+    hea = entry["hea"]
+    lines += [
+        "",
+        f"Success rate {n_ok}/{len(entry['seeds'])}. 2-layer hardware-efficient ansatz (RY + CNOT ladder): "
+        f"{hea['gates']} gates, {hea['cnots']} CNOTs, depth {hea['depth']}, best error {hea['best_error']:.2e} Ha "
+        f"(exact-gradient Adam, {hea['starts']} starts).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_table(args) -> int:
+    from crlqas_kit.results import package_versions
+
+    entries = []
+    for name in args.only or CONFIGS:
+        entry = collect(name)
+        if entry is None:
+            print(f"<!-- {name}: no runs yet -->\n")
+            continue
+        entry["hea"] = hea_baseline(entry["problem"], entry["noise"])
+        entries.append(entry)
+        print(markdown(entry), flush=True)
+    meta = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.processor() or platform.machine()}, {platform.system()}",
+        "versions": package_versions(),
+        "preset": "fast",
+        "runs": entries,
+    }
+    OUT_JSON.write_text(json.dumps(meta, indent=1) + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    run = sub.add_parser("run", help="run the searches (skips finished run directories)")
+    run.add_argument("--jobs", type=int, default=2, help="processes side by side (default 2)")
+    run.add_argument("--only", nargs="+", choices=list(CONFIGS))
+    run.set_defaults(func=cmd_run)
+    table = sub.add_parser("table", help="summarise the runs: JSON + Markdown tables")
+    table.add_argument("--only", nargs="+", choices=list(CONFIGS))
+    table.set_defaults(func=cmd_table)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
