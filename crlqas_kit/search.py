@@ -271,7 +271,7 @@ def _search(config, key, seeds, callbacks, should_stop, resume) -> Results:
                 agent = jax.tree.map(lambda x, i=i: x[i], ts.agent) if multi else ts.agent
                 thr = ts.curriculum.threshold[i] if multi else ts.curriculum.threshold
                 for k in range(config.eval_episodes):
-                    ev = jax.device_get(_EVAL(trainer, agent, jax.random.key(10_000 + next_eval[seed] + k), thr))
+                    ev = jax.device_get(_EVAL(trainer, agent, eval_key(seed, next_eval[seed], k), thr))
                     record = results.add_eval(seed, done[seed], ev, problem)
                     for cb in callbacks:
                         cb({"event": "eval", **record})
@@ -290,6 +290,14 @@ def _search(config, key, seeds, callbacks, should_stop, resume) -> Results:
     results.seconds = time.perf_counter() - t0
     results.checkpoint = ts
     return results
+
+
+def eval_key(seed: int, after_episodes: int, k: int) -> jax.Array:
+    """The key of evaluation episode ``k`` after ``after_episodes`` training episodes of ``seed``.
+
+    Derived from the seed, so the evaluation episodes of different seeds never share draws.
+    """
+    return jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), after_episodes), k)
 
 
 def _episodes_from(m: dict, problem, results: Results, seed: int, done: dict[int, int]) -> list[dict]:

@@ -73,6 +73,18 @@ def test_circuit_has_the_optimised_angles(env):
     assert env.error == pytest.approx(abs(e - H2.e0), abs=1e-10)
 
 
+def test_hf_start_circuit_acts_on_the_hf_state():
+    env = InteractiveEnv(H2, "depolarizing", start="hf")
+    assert env.initial == H2.hf_bitstring and InteractiveEnv(H2).initial == "00"
+    env.reset(seed=4)
+    env.step("ry(0)")
+    circ = env.circuit
+    e = crlqas_kit.expectation(circ, H2.hamiltonian, "depolarizing", initial=env.initial)
+    assert e == pytest.approx(float(env.state.exact_energy), abs=1e-10)
+    # the same gates on |00> give a different energy: the initial state is part of the answer
+    assert e != pytest.approx(crlqas_kit.expectation(circ, H2.hamiltonian, "depolarizing"), abs=1e-6)
+
+
 def test_noisy_circuit_energy_matches_expectation(noisy_env):
     noisy_env.reset(seed=2)
     for a in ("ry(0)", "cx(0,1)"):

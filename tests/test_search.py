@@ -336,3 +336,12 @@ def test_two_seed_resume_equals_uninterrupted(two_seeds, tmp_path):
     resumed = search(CFG, resume=(state, loaded))  # the seeds come from the checkpoint
     assert resumed.seeds == [0, 1]
     _assert_resumed_equals(resumed, two_seeds)
+
+
+def test_evaluation_keys_differ_across_seeds_and_episodes():
+    from crlqas_kit.search import eval_key
+
+    data = lambda *a: tuple(jax.random.key_data(eval_key(*a)).tolist())  # noqa: E731
+    keys = {data(s, after, k) for s in (0, 1, 2) for after in (10, 20) for k in (0, 1)}
+    assert len(keys) == 12
+    assert data(1, 10, 0) == data(1, 10, 0)  # deterministic

@@ -30,6 +30,8 @@ class InteractiveEnv:
     def __init__(self, problem: Problem, noise=None, **options: Any) -> None:
         self.problem = problem
         self.params = E.make_params(problem, noise, **options)
+        #: the bitstring every episode starts from (``start="hf"``: the Hartree-Fock state)
+        self.initial = problem.hf_bitstring if options.get("start") == "hf" else "0" * problem.n_qubits
         self.table = A.action_table(problem.n_qubits)
         self._state = None
         self._key = None
@@ -101,7 +103,11 @@ class InteractiveEnv:
 
     @property
     def circuit(self) -> Circuit:
-        """The current circuit with its optimised angles (a host-side :class:`Circuit`)."""
+        """The current circuit with its optimised angles (a host-side :class:`Circuit`).
+
+        It acts on :attr:`initial` (all zeros unless ``start="hf"``): its energy is
+        ``expectation(env.circuit, hamiltonian, noise, initial=env.initial)``.
+        """
         state = self._require_state()
         c = state.circuit
         ops = []
