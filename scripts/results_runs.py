@@ -175,6 +175,36 @@ def markdown(entry: dict) -> str:
     return "\n".join(lines)
 
 
+def overview(entries: list[dict]) -> str:
+    """One line per configuration: success rate, times, the shortest accurate circuit vs HEA-2."""
+    lines = [
+        "| problem | noise | limit (s) | accurate seeds | first accurate episode | time to it (s) "
+        "| shortest accurate circuit: gates / CNOTs / depth (error, Ha) | 2-layer HEA: gates / CNOTs (error, Ha) |",
+        "|" + "---|" * 8,
+    ]
+    for e in entries:
+        rows = e["seeds"]
+        ok = [r for r in rows if r["success"]]
+        firsts = ", ".join(str(r["first_chemically_accurate_episode"] or "-") for r in rows)
+        times = ", ".join(
+            "-" if r["seconds_to_chemical_accuracy"] is None else f"{r['seconds_to_chemical_accuracy']:.0f}"
+            for r in rows
+        )
+        acc = [r for r in rows if r["best_chemically_accurate"]]
+        if acc:
+            b = min(acc, key=lambda r: (r["best_cnots"], r["best_gates"], r["best_error"]))
+            best = f"{b['best_gates']} / {b['best_cnots']} / {b['best_depth']} ({b['best_error']:.2e})"
+        else:
+            b = min(rows, key=lambda r: r["best_error"] if r["best_error"] is not None else float("inf"))
+            best = f"none; lowest error {b['best_error']:.2e} ({b['best_gates']} gates, {b['best_cnots']} CNOTs)"
+        h = e["hea"]
+        lines.append(
+            f"| {e['problem']} | `{e['noise']}` | {e['time_limit']} | {len(ok)}/{len(rows)} | {firsts} | {times} "
+            f"| {best} | {h['gates']} / {h['cnots']} ({h['best_error']:.2e}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def cmd_table(args) -> int:
     from crlqas_kit.results import package_versions
 
@@ -187,6 +217,7 @@ def cmd_table(args) -> int:
         entry["hea"] = hea_baseline(entry["problem"], entry["noise"])
         entries.append(entry)
         print(markdown(entry), flush=True)
+    print(overview(entries))
     meta = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.processor() or platform.machine()}, {platform.system()}",
