@@ -26,6 +26,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,11 +41,11 @@ CONFIGS = {
     "lih-4q_none": ("LiH-4q", "none", [0, 1, 2], 1200, False),
     "h2o-8q_none": ("H2O-8q", "none", [0], 3600, False),
     "lih-4q_depolarizing": ("LiH-4q", "depolarizing", [0, 1, 2], 1200, False),
-    "h2-3q_none": ("H2-3q", "none", [0, 1, 2], 240, False),
-    "h2-4q_none": ("H2-4q", "none", [0, 1, 2], 480, False),
-    "lih-6q_none": ("LiH-6q", "none", [0, 1, 2], 480, False),
-    "h2-3q_mumbai-median": ("H2-3q", "mumbai-median", [0, 1, 2], 240, False),
-    "lih-4q_mumbai-median": ("LiH-4q", "mumbai-median", [0, 1, 2], 480, False),
+    "h2-3q_none": ("H2-3q", "none", [0, 1, 2], 180, False),
+    "h2-4q_none": ("H2-4q", "none", [0, 1, 2], 360, False),
+    "lih-6q_none": ("LiH-6q", "none", [0, 1, 2], 360, False),
+    "h2-3q_mumbai-median": ("H2-3q", "mumbai-median", [0, 1, 2], 180, False),
+    "lih-4q_mumbai-median": ("LiH-4q", "mumbai-median", [0, 1, 2], 360, False),
 }
 EPISODES = 100_000  # the time limit ends every run, not the episode count
 
@@ -56,10 +57,10 @@ def command(name: str, seed: int) -> list[str]:
     return cmd + (["--until-accurate"] if until else []) + ["--quiet", "--out", str(RUN_DIR / f"{name}_s{seed}")]
 
 
-def snapshot() -> tuple[str, Path]:
-    """A checkout of the committed HEAD that the runs import: editing the working tree during
-    the (hours of) runs cannot change their code, and every run has a commit."""
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+def snapshot(rev: str = "HEAD") -> tuple[str, Path]:
+    """A checkout of a commit (default HEAD) that the runs import: editing the working tree
+    during the (hours of) runs cannot change their code, and every run has a commit."""
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", rev], capture_output=True, text=True, check=True)
     commit = commit.stdout.strip()
     code = RUN_DIR / f"code-{commit[:10]}"
     if not code.exists():
@@ -67,25 +68,41 @@ def snapshot() -> tuple[str, Path]:
     return commit, code
 
 
-def run_job(name: str, seed: int, code: Path) -> str:
+_LAUNCH = threading.Lock()
+
+
+def searches_running() -> int:
+    """``crlqas search`` processes on this machine (also those of an earlier runner)."""
+    out = subprocess.run(["pgrep", "-f", "crlqas_kit.cli search"], capture_output=True, text=True).stdout
+    return len(out.split())
+
+
+def run_job(name: str, seed: int, code: Path, jobs: int, skip_started: bool) -> str:
     out = RUN_DIR / f"{name}_s{seed}"
+    log = RUN_DIR / f"{name}_s{seed}.log"
     if (out / "config.json").exists():
         return f"{out.name}: already done"
-    t0 = time.perf_counter()
-    log = RUN_DIR / f"{name}_s{seed}.log"
+    if skip_started and log.exists():
+        return f"{out.name}: started by an earlier runner, skipped"
     env = dict(os.environ, PYTHONPATH=str(code))
     with open(log, "w") as fh:
-        proc = subprocess.run(command(name, seed), stdout=fh, stderr=subprocess.STDOUT, cwd=code, env=env)
+        with _LAUNCH:  # never more than `jobs` searches at once, counting other runners' too
+            while searches_running() >= jobs:
+                time.sleep(5)
+            proc = subprocess.Popen(command(name, seed), stdout=fh, stderr=subprocess.STDOUT, cwd=code, env=env)
+            time.sleep(1)
+        t0 = time.perf_counter()
+        proc.wait()
     return f"{out.name}: exit {proc.returncode} after {time.perf_counter() - t0:.0f} s (log {log.name})"
 
 
 def cmd_run(args) -> int:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
-    commit, code = snapshot()
+    commit, code = snapshot(args.commit)
     print(f"code: {commit} ({code})", flush=True)
     jobs = [(n, s) for n in (args.only or CONFIGS) for s in CONFIGS[n][2]]
     with ThreadPoolExecutor(args.jobs) as pool:
-        for line in pool.map(lambda job: run_job(*job, code), jobs):
+        for line in pool.map(lambda job: run_job(*job, code, args.jobs, args.skip_started), jobs):
             print(line, flush=True)
     return 0
 
@@ -235,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the searches (skips finished run directories)")
     run.add_argument("--jobs", type=int, default=2, help="processes side by side (default 2)")
     run.add_argument("--only", nargs="+", choices=list(CONFIGS))
+    run.add_argument("--commit", default="HEAD", help="the code to run (default HEAD)")
+    run.add_argument("--skip-started", action="store_true", help="skip jobs that have a log (started before)")
     run.set_defaults(func=cmd_run)
     table = sub.add_parser("table", help="summarise the runs: JSON + Markdown tables")
     table.add_argument("--only", nargs="+", choices=list(CONFIGS))
