@@ -59,12 +59,24 @@ class Trainer:
     config: SearchConfig
     params: E.EnvParams
     agent: Agent
+    #: True when the training states of several seeds are ``vmap``ped (``_CHUNK_SEEDS``)
+    seeds_batched: bool = False
 
-    def _compiled_key(self) -> SearchConfig:
+    def _compiled_key(self) -> tuple[SearchConfig, bool]:
         # The run length and the evaluation schedule are read by the Python loop only, never
         # inside the compiled chunk: runs that differ only there (e.g. a resume with more
         # episodes) share one compilation.
-        return self.config.replace(episodes=1, eval_every=1, eval_episodes=0)
+        return self.config.replace(episodes=1, eval_every=1, eval_episodes=0), self.seeds_batched
+
+    def _env_step(self, keys, env, actions):
+        """All environments' steps. A single unbatched environment keeps the simulator's
+        ``lax.switch`` kernel (one branch runs); a batch of different circuits -- several
+        environments, or several seeds -- needs the branch-free gather kernel, since a batched
+        ``switch`` would run every branch (measured in ``benchmarks/env.py``)."""
+        if self.config.n_envs == 1 and not self.seeds_batched:
+            out = E.step(keys[0], jax.tree.map(lambda x: x[0], env), actions[0], self.params)
+            return jax.tree.map(lambda x: x[None], out)
+        return jax.vmap(E.step, in_axes=(0, 0, 0, None))(keys, env, actions, E.for_batch(self.params))
 
     def __hash__(self) -> int:
         return hash(self._compiled_key())
@@ -98,14 +110,12 @@ class Trainer:
 
     # -- one step -------------------------------------------------------------------------------
     def step(self, ts: TrainState, _=None) -> tuple[TrainState, dict]:
-        cfg, p, agent = self.config, E.for_batch(self.params), self.agent
+        cfg, p, agent = self.config, self.params, self.agent
         B = cfg.n_envs
         key, k_act, k_env, k_reset, k_upd = jax.random.split(ts.key, 5)
         masks = jax.vmap(E.action_mask, in_axes=(0, None))(ts.env, p)
         actions = jax.vmap(agent.act, in_axes=(0, None, 0, 0))(jax.random.split(k_act, B), ts.agent, ts.obs, masks)
-        obs2, env2, reward, term, trunc, info = jax.vmap(E.step, in_axes=(0, 0, 0, None))(
-            jax.random.split(k_env, B), ts.env, actions, p
-        )
+        obs2, env2, reward, term, trunc, info = self._env_step(jax.random.split(k_env, B), ts.env, actions)
         obs2 = obs2.astype(jnp.float32)
         wires = jnp.asarray(action_arrays(p.n_qubits)["wires"])
         next_mask = jax.vmap(lambda la: legal_mask(la, p.allowed, wires))(env2.last_action)
@@ -238,7 +248,6 @@ def search(
 
 
 def _search(config, key, seeds, callbacks, should_stop, resume) -> Results:
-    trainer = make_trainer(config)
     problem = load_problem(config.problem)
     seed_list = list(seeds) if seeds is not None else [key if isinstance(key, int) else 0]
     if resume is not None:  # the checkpoint's seeds, whatever key/seeds were passed
@@ -247,6 +256,7 @@ def _search(config, key, seeds, callbacks, should_stop, resume) -> Results:
         results.config = config  # e.g. a longer run: saved with the config it continued under
         results.stopped = False  # set again below if this run is stopped too
     multi = len(seed_list) > 1
+    trainer = dataclasses.replace(make_trainer(config), seeds_batched=multi)
     if resume is None:
         keys = [jax.random.key(s) for s in seed_list] if isinstance(key, int) or seeds is not None else [key]
         states = [trainer.init(k) for k in keys]

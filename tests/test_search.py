@@ -8,6 +8,7 @@ the results.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import jax
@@ -144,6 +145,33 @@ def test_gamma_and_trainer_identity():
     assert hash(trainer) == hash(make_trainer(CFG.replace(episodes=7)))
     assert trainer != make_trainer(CFG.replace(chunk_steps=8))
     assert trainer != make_trainer(CFG.replace(dqn=CFG.dqn.__class__(hidden=(64,))))
+    assert trainer != dataclasses.replace(trainer, seeds_batched=True)  # another kernel: another compile
+
+
+def test_single_and_batched_kernels_report_their_circuits_energies():
+    """One environment steps with the simulator's switch kernel, a batch (several seeds) with the
+    branch-free gather kernel. Both report the energy of the circuit they hold (checked with
+    the dense reference). The two trajectories are not compared with each other: at angle 0 a
+    new rotation often sits on a symmetric stationary point, which Adam-SPSA leaves along
+    rounding-level differences, so different kernels legitimately walk different paths."""
+    import reference_dm as ref
+
+    from crlqas_kit.results import circuit_record, record_to_circuit
+
+    H = load_problem("H2-2q").hamiltonian
+    terms = list(zip(H.paulis, H.coeffs.tolist(), strict=True))
+    with enable_x64():
+        single = make_trainer(CFG)
+        batched = dataclasses.replace(single, seeds_batched=True)  # its step takes the vmap path
+        ts = single.init(jax.random.key(3))
+        runs = [jax.device_get(jax.jit(t.chunk)(ts)[1]) for t in (single, batched)]
+    for m in runs:
+        for k in range(CFG.chunk_steps):
+            arrays = (m[f"{f}_arr"][k, 0] for f in ("gates", "wires", "slots", "angles"))
+            circ = record_to_circuit(circuit_record(2, *arrays, int(m["gates"][k, 0])))
+            ops = [op if op[2] is not None else op[:2] for op in circ.ops()]
+            energy = ref.expectation(ref.run(2, ops), terms)
+            assert energy == pytest.approx(m["exact_energy"][k, 0], abs=1e-10)
 
 
 def test_state_types_are_stable_across_chunks_and_checkpoints(run_dir):
