@@ -85,13 +85,14 @@ def run_job(name: str, seed: int, code: Path, jobs: int, skip_started: bool) -> 
     if skip_started and log.exists():
         return f"{out.name}: started by an earlier runner, skipped"
     env = dict(os.environ, PYTHONPATH=str(code))
-    with open(log, "w") as fh:
-        with _LAUNCH:  # never more than `jobs` searches at once, counting other runners' too
-            while searches_running() >= jobs:
-                time.sleep(5)
-            proc = subprocess.Popen(command(name, seed), stdout=fh, stderr=subprocess.STDOUT, cwd=code, env=env)
-            time.sleep(1)
-        t0 = time.perf_counter()
+    with _LAUNCH:  # never more than `jobs` searches at once, counting other runners' too
+        while searches_running() >= jobs:
+            time.sleep(5)
+        fh = open(log, "w")  # noqa: SIM115 (created only once the job really starts: --skip-started)
+        proc = subprocess.Popen(command(name, seed), stdout=fh, stderr=subprocess.STDOUT, cwd=code, env=env)
+        time.sleep(1)
+    t0 = time.perf_counter()
+    with fh:
         proc.wait()
     return f"{out.name}: exit {proc.returncode} after {time.perf_counter() - t0:.0f} s (log {log.name})"
 
