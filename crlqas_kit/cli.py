@@ -316,7 +316,13 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--preset", default="fast", choices=["fast", "paper"])
     se.add_argument("--episodes", type=int, default=None, help="training episodes per seed")
     se.add_argument("--shots", type=int, default=None, help="shots per Pauli term (default exact)")
-    se.add_argument("--seeds", type=int, nargs="+", default=[0], help="one or more seeds (trained together)")
+    se.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="one or more seeds, trained together in one vmap (on a CPU, one process per seed is faster)",
+    )
     se.add_argument("--config", help="a JSON/TOML SearchConfig file (overrides --problem/--preset)")
     se.add_argument("--resume", metavar="DIR", help="continue a saved run exactly from its checkpoint")
     se.add_argument(
