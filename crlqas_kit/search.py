@@ -72,14 +72,9 @@ class Trainer:
         return self.config.replace(episodes=1, eval_every=1, eval_episodes=0), self.seeds_batched
 
     def _env_step(self, keys, env, actions):
-        """All environments' steps. A single unbatched environment keeps the simulator's
-        ``lax.switch`` kernel (one branch runs); a batch of different circuits -- several
-        environments, or several seeds -- needs the branch-free gather kernel, since a batched
-        ``switch`` would run every branch (measured in ``benchmarks/env.py``)."""
-        if self.config.n_envs == 1 and not self.seeds_batched:
-            out = E.step(keys[0], jax.tree.map(lambda x: x[0], env), actions[0], self.params)
-            return jax.tree.map(lambda x: x[None], out)
-        return jax.vmap(E.step, in_axes=(0, 0, 0, None))(keys, env, actions, E.for_batch(self.params))
+        # Several seeds in one vmap batch every environment, and a batched lax.switch would run
+        # every branch: they need the branch-free kernel ("vmap"); otherwise step_many picks.
+        return E.step_many(keys, env, actions, self.params, "vmap" if self.seeds_batched else "auto")
 
     def __hash__(self) -> int:
         return hash(self._compiled_key())

@@ -387,15 +387,16 @@ def step_many(keys: jax.Array, states: EnvState, actions, params: EnvParams, str
 
     ``strategy`` (static): ``"vmap"`` runs the environments in lock-step with the branch-free
     gather kernel (:func:`for_batch`); ``"map"`` runs them one after another inside the same
-    compiled call (``lax.map``, switch kernel); ``"auto"`` picks ``vmap`` up to
-    :data:`VMAP_MAX_QUBITS` qubits and ``map`` above. All give the same numbers (up to rounding).
+    compiled call (``lax.map``, switch kernel); ``"auto"`` picks ``vmap`` for 2 or more
+    environments of up to :data:`VMAP_MAX_QUBITS` qubits and ``map`` otherwise (a single
+    environment has nothing to vectorise). All give the same numbers (up to rounding).
     Inside another ``vmap`` (e.g. over seeds) prefer ``"vmap"``: a ``lax.map`` under ``vmap``
     becomes a batched loop whose ``lax.switch`` runs every branch.
     """
     if strategy not in BATCH_STRATEGIES:
         raise ValueError(f"strategy must be one of {BATCH_STRATEGIES}, got {strategy!r}")
     if strategy == "auto":
-        strategy = "vmap" if params.n_qubits <= VMAP_MAX_QUBITS else "map"
+        strategy = "vmap" if keys.shape[0] > 1 and params.n_qubits <= VMAP_MAX_QUBITS else "map"
     if strategy == "vmap":
         return jax.vmap(step, in_axes=(0, 0, 0, None))(keys, states, actions, for_batch(params))
     return jax.lax.map(lambda x: step(x[0], x[1], x[2], params), (keys, states, actions))
