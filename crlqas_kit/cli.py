@@ -4,8 +4,10 @@
     crlqas problems [--json]
     crlqas vqe --problem NAME --qasm FILE [--noise SPEC] [--shots N] [--method M] [--budget N] [--json]
     crlqas search --problem NAME [--noise SPEC] [--preset fast|paper] [--episodes N] [--seeds S ...]
+                  [--agent ddqn|random|random-search] [--e-min exact|pauli-bound|E] [--shots N]
+                  [--variance exact|published] [--variant kit|published]
                   [--time-limit SECONDS] [--until-accurate] --out DIR
-    crlqas report DIR
+    crlqas report DIR [--compare DIR ...]
     crlqas demo [--out DIR]
 
 User mistakes (bad files, unknown names, malformed specs) print one ``crlqas: error: ...`` line
@@ -110,7 +112,17 @@ def cmd_vqe(args) -> int:
     problem = load_problem(args.problem)
     circuit = _load_circuit(args.qasm, problem.n_qubits, problem.name)
     noise = parse_noise(args.noise, circuit.n_qubits)
-    res = optimize(problem, circuit, noise, method=args.method, budget=args.budget, key=args.seed, shots=args.shots)
+    config = None
+    if args.variant is not None:
+        from .optim.spsa import VARIANTS
+        from .optim.vqe import preset_config
+
+        if args.variant not in VARIANTS:
+            raise UsageError(f"unknown Adam-SPSA variant {args.variant!r}; choose one of {VARIANTS}")
+        config = preset_config(problem.name, args.method, args.budget).replace(variant=args.variant)
+    res = optimize(
+        problem, circuit, noise, method=args.method, budget=args.budget, key=args.seed, shots=args.shots, config=config
+    )
     out = {
         "problem": problem.name,
         "method": res.method,
@@ -200,12 +212,13 @@ def _search_config(args):
         cfg = SearchConfig.load(args.config)
     else:
         problem = load_problem(args.problem)
-        cfg = preset(args.preset, problem.name, problem.n_qubits)
+        cfg = preset(args.preset, problem.name, problem.n_qubits, noise=args.noise or "none")
     changes = {"noise": args.noise} if args.noise else {}
-    if args.episodes is not None:
-        changes["episodes"] = args.episodes
-    if args.shots is not None:
-        changes["shots"] = args.shots
+    for name in ("episodes", "shots", "agent", "e_min", "variance"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
+    if args.variant is not None:
+        changes["spsa"] = cfg.spsa.replace(variant=args.variant)
     cfg = cfg.replace(**changes)
     # validate what the search would only reject after compiling, before anything is printed
     from .sim.noise import parse_noise
@@ -258,28 +271,37 @@ def cmd_search(args) -> int:
 def cmd_report(args) -> int:
     from .viz.plots import write_report
 
-    path = write_report(args.run_dir)
+    path = write_report(args.run_dir, compare=args.compare or ())
     print(f"wrote {path}")
     return 0
 
 
+#: The main job's problem: small enough for a few minutes on 2 cores, large enough that a learned
+#: policy visibly beats random gate choices (measured: docs/results.md, "The main job").
+DEMO_PROBLEM = "H2-3q"
+
+
 def cmd_demo(args) -> int:
-    """The main job: a small CRLQAS search on H2-2q (fast preset), its run directory and report."""
+    """The main job: CRLQAS (fast preset) and the random agent on the same problem and budget,
+    each in its run directory, and a report that overlays their learning curves."""
     from .problems import load_problem
     from .search import search
     from .search_config import preset
     from .viz.plots import write_report
 
     out = _output_dir(args.out)
-    problem = load_problem("H2-2q")
+    problem = load_problem(DEMO_PROBLEM)
     cfg = preset("fast", problem.name, problem.n_qubits, episodes=args.episodes)
     print(cfg, file=sys.stderr)
-    results = search(cfg, seeds=[0], callbacks=[_Progress()])
-    print(file=sys.stderr)
-    results.save(out)
-    report = write_report(out)
-    print(results.summary_table())
-    print(f"wrote {out} (report: {report})")
+    results = {}
+    for agent, where in (("ddqn", out), ("random", out / "random-agent")):
+        print(f"{agent}: {args.episodes} episodes of {problem.name}", file=sys.stderr)
+        results[agent] = search(cfg.replace(agent=agent), seeds=[0], callbacks=[_Progress()])
+        print(file=sys.stderr)
+        results[agent].save(where)
+    report = write_report(out, compare=[out / "random-agent"], labels=["DDQN", "random agent"])
+    print(results["ddqn"].summary_table())
+    print(f"wrote {out} (report: {report}; the random agent's run: {out / 'random-agent'})")
     return 0
 
 
@@ -307,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     vq.add_argument("--method", default="adam-spsa", help="adam-spsa (default), spsa, adam or cobyla")
     vq.add_argument("--budget", type=int, default=500, help="objective evaluations (adam: steps; default 500)")
     vq.add_argument("--seed", type=int, default=0, help="PRNG seed: SPSA directions and shot noise (default 0)")
+    vq.add_argument("--variant", default=None, help="Adam-SPSA variant: kit (default) or published")
     vq.add_argument("--json", action="store_true", help="print one JSON object")
     vq.set_defaults(func=cmd_vqe)
 
@@ -316,6 +339,21 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--preset", default="fast", choices=["fast", "paper"])
     se.add_argument("--episodes", type=int, default=None, help="training episodes per seed")
     se.add_argument("--shots", type=int, default=None, help="shots per Pauli term (default exact)")
+    se.add_argument(
+        "--agent",
+        default=None,
+        help="ddqn (default: the method), random (uniform legal actions, same environment and budget) "
+        "or random-search (random circuits optimised with the same evaluations)",
+    )
+    se.add_argument(
+        "--e-min",
+        dest="e_min",
+        default=None,
+        help="reference minimum of reward and curriculum: exact (E0, default), pauli-bound (the published "
+        "fake minimum, with the published initial threshold) or an energy in Ha",
+    )
+    se.add_argument("--variance", default=None, help="shot-noise variance: exact (default) or published (1/N)")
+    se.add_argument("--variant", default=None, help="Adam-SPSA variant: kit (default) or published")
     se.add_argument(
         "--seeds",
         type=int,
@@ -343,11 +381,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("report", help="write report.md with figures for a run directory")
     rp.add_argument("run_dir")
+    rp.add_argument(
+        "--compare", nargs="+", metavar="DIR", help="other runs (e.g. the random agent) to overlay on the curves"
+    )
     rp.set_defaults(func=cmd_report)
 
-    de = sub.add_parser("demo", help="the main job: a small CRLQAS search on H2-2q with a report")
+    de = sub.add_parser(
+        "demo", help="the main job: CRLQAS and the random agent on H2-3q, with a report comparing them"
+    )
     de.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
-    de.add_argument("--episodes", type=int, default=60, help="training episodes (default 60)")
+    de.add_argument("--episodes", type=int, default=150, help="training episodes per agent (default 150)")
     de.set_defaults(func=cmd_demo)
     return parser
 

@@ -64,6 +64,8 @@ class Results:
     evals: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     best: dict[int, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
     seconds: float = 0.0
+    #: objective evaluations spent per seed (every step, finished episodes or not)
+    evaluations: dict[int, int] = dataclasses.field(default_factory=dict)
     stopped: bool = False
     checkpoint: Any = None
     versions: dict[str, str] = dataclasses.field(default_factory=package_versions)
@@ -174,6 +176,7 @@ class Results:
             "seeds": self.seeds,
             "problem": self.problem,
             "seconds": self.seconds,
+            "evaluations": {str(k): v for k, v in self.evaluations.items()},
             "stopped": self.stopped,
             "versions": self.versions,
             "summary": self.summary(),
@@ -191,6 +194,43 @@ class Results:
         if self.checkpoint is not None:
             save_state(out / "checkpoint.npz", self.checkpoint)
         return out
+
+
+#: Per-window learning statistics of :func:`learning_stats` (what the comparison figures plot).
+STAT_KEYS = ("success_rate", "accurate_rate", "median_error", "median_gates", "eps", "threshold", "evaluations")
+
+
+def learning_stats(episodes, window: int = 100) -> dict[str, list]:
+    """Learning curves in windows of ``window`` episodes (per seed, then pooled over seeds).
+
+    Returns ``{"episode": [last episode of each window], "success_rate": ..., ...}`` with, per
+    window: the success rate against the curriculum threshold (random search: chemical accuracy),
+    the chemical-accuracy rate, the median true error (Ha) and circuit length (gates), the mean
+    epsilon, the median threshold xi, and the mean cumulative objective evaluations at the window's
+    end. Only complete windows are reported (a seed's trailing partial window is dropped).
+    """
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ValueError(f"window must be a positive integer number of episodes, got {window!r}")
+    by_seed: dict[int, list[dict]] = {}
+    for e in getattr(episodes, "episodes", episodes):
+        by_seed.setdefault(e.get("seed", 0), []).append(e)
+    n_windows = min((len(v) // window for v in by_seed.values()), default=0)
+    out: dict[str, list] = {"episode": [(w + 1) * window for w in range(n_windows)], **{k: [] for k in STAT_KEYS}}
+    for w in range(n_windows):
+        rows = [e for v in by_seed.values() for e in v[w * window : (w + 1) * window]]
+        out["success_rate"].append(float(np.mean([bool(e["success"]) for e in rows])))
+        out["accurate_rate"].append(float(np.mean([bool(e["chemically_accurate"]) for e in rows])))
+        out["median_error"].append(float(np.median([e["error"] for e in rows])))
+        out["median_gates"].append(float(np.median([e["gates"] for e in rows])))
+        out["eps"].append(float(np.mean([e.get("eps", np.nan) for e in rows])))
+        out["threshold"].append(
+            float(np.nanmedian([e.get("threshold", np.nan) for e in rows]))
+            if any(np.isfinite(e.get("threshold", np.nan)) for e in rows)
+            else float("nan")
+        )
+        ends = [v[(w + 1) * window - 1].get("evaluations", np.nan) for v in by_seed.values()]
+        out["evaluations"].append(float(np.mean(ends)))
+    return out
 
 
 def save_state(path: Path, state: Any) -> None:
@@ -258,6 +298,7 @@ def load_run(path: str | Path, with_checkpoint: bool = False) -> Results:
             seeds=[int(s) for s in meta["seeds"]],
             problem=dict(meta["problem"]),
             seconds=float(meta["seconds"]),
+            evaluations={int(k): int(v) for k, v in meta.get("evaluations", {}).items()},
             stopped=bool(meta["stopped"]),
             versions=dict(meta["versions"]),
         )

@@ -2,7 +2,8 @@
 
 ``search(config, key) -> Results``. One training step (all inside ``jit``):
 
-1. every environment picks an epsilon-greedy LEGAL action from the online network;
+1. every environment picks an epsilon-greedy LEGAL action from the online network (the
+   ``random`` agent: a uniform legal action, and no learning in step 5);
 2. the environments step (gate appended, all angles re-optimised by Adam-SPSA, reward);
 3. n-step transitions enter the replay buffer;
 4. finished episodes update the curriculum (in order) and restart with its current threshold;
@@ -34,7 +35,7 @@ from .rl import curriculum as C
 from .rl import env as E
 from .rl import replay as R
 from .rl.actions import action_arrays, legal_mask
-from .rl.dqn import Agent, AgentState
+from .rl.dqn import Agent, AgentState, select_action
 from .search_config import SearchConfig
 
 
@@ -112,7 +113,12 @@ class Trainer:
         B = cfg.n_envs
         key, k_act, k_env, k_reset, k_upd = jax.random.split(ts.key, 5)
         masks = jax.vmap(E.action_mask, in_axes=(0, None))(ts.env, p)
-        actions = jax.vmap(agent.act, in_axes=(0, None, 0, 0))(jax.random.split(k_act, B), ts.agent, ts.obs, masks)
+        learning = cfg.agent == "ddqn"
+        if learning:
+            actions = jax.vmap(agent.act, in_axes=(0, None, 0, 0))(jax.random.split(k_act, B), ts.agent, ts.obs, masks)
+        else:  # uniform over the legal actions (select_action at epsilon = 1)
+            uniform = lambda k, m: select_action(k, jnp.zeros(p.n_actions), m, 1.0)  # noqa: E731
+            actions = jax.vmap(uniform)(jax.random.split(k_act, B), masks)
         obs2, env2, reward, term, trunc, info = self._env_step(jax.random.split(k_env, B), ts.env, actions)
         obs2 = obs2.astype(jnp.float32)
         wires = jnp.asarray(action_arrays(p.n_qubits)["wires"])
@@ -121,7 +127,7 @@ class Trainer:
             ts.queues, ts.obs, actions, reward, obs2, next_mask, term, trunc, agent.gamma
         )
         flat = jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), items)
-        buffer = R.add(ts.buffer, flat, valid.reshape(-1))
+        buffer = R.add(ts.buffer, flat, valid.reshape(-1)) if learning else ts.buffer
         done = term | trunc
         ep_return = ts.ep_return + reward
 
@@ -143,8 +149,9 @@ class Trainer:
 
             return jax.lax.scan(one, agent_state, jax.random.split(k_upd, B))
 
-        ready = buffer.size >= cfg.dqn.batch_size
+        ready = (buffer.size >= cfg.dqn.batch_size) & learning
         agent_state, losses = jax.lax.cond(ready, learn, lambda s: (s, jnp.full(B, jnp.nan, jnp.float32)), ts.agent)
+        eps = ts.agent.eps if learning else jnp.asarray(1.0, ts.agent.eps.dtype)
         metrics = {
             "done": done,
             "reward": reward,
@@ -152,7 +159,7 @@ class Trainer:
             "energy": env2.energy,
             "exact_energy": env2.exact_energy,
             "threshold": env2.threshold,
-            "eps": jnp.broadcast_to(ts.agent.eps, (B,)),
+            "eps": jnp.broadcast_to(eps, (B,)),
             "loss": jnp.broadcast_to(jnp.nanmean(losses), (B,)),
             "gates_arr": env2.circuit.gates,
             "wires_arr": env2.circuit.wires,
@@ -200,20 +207,27 @@ def _strong(x):
     return jnp.asarray(x, dtype=x.dtype)
 
 
-def make_trainer(config: SearchConfig) -> Trainer:
-    problem = load_problem(config.problem)
-    params = E.make_params(
+def make_env_params(config: SearchConfig, problem=None) -> E.EnvParams:
+    """The environment of a run (also used by the random-search baseline)."""
+    problem = load_problem(config.problem) if problem is None else problem
+    return E.make_params(
         problem,
         config.noise,
         max_steps=config.max_steps,
         spsa=config.spsa,
         shots=config.shots,
+        variance=config.variance,
         start=config.start,
+        e_min=config.e_min,
         threshold0=config.threshold0,
         halting=config.halting,
         halt_min=min(config.halt_min, config.max_steps or E.DEFAULT_MAX_STEPS.get(problem.n_qubits, 250)),
         halt_terminal=config.halt_terminal,
     )
+
+
+def make_trainer(config: SearchConfig) -> Trainer:
+    params = make_env_params(config)
     agent = Agent(config.dqn, params.obs_size, params.n_actions, params.max_steps)
     return Trainer(config, params, agent)
 
@@ -242,6 +256,12 @@ def search(
     :func:`crlqas_kit.results.load_checkpoint` to continue exactly where it stopped.
     """
     with enable_x64():
+        if config.agent == "random-search":
+            from .baselines.random_search import random_search
+
+            if resume is not None:
+                raise ValueError("a random-search run cannot be resumed (it keeps no training state); start a new one")
+            return random_search(config, key, seeds=seeds, callbacks=callbacks, should_stop=should_stop)
         return _search(config, key, seeds, callbacks, should_stop, resume)
 
 
@@ -262,6 +282,8 @@ def _search(config, key, seeds, callbacks, should_stop, resume) -> Results:
         results = Results(config=config, seeds=seed_list, problem=problem.summary())
     t0 = time.perf_counter() - results.seconds
     done = {s: len(results.episodes_of(s)) for s in seed_list}  # episodes per seed (no rescans: O(1))
+    # objective evaluations per seed, counted over every step (also of unfinished episodes)
+    spent = {s: int(results.evaluations.get(s, 0)) for s in seed_list}
     next_eval = {s: (done[s] // config.eval_every + 1) * config.eval_every for s in seed_list}
     while min(done.values()) < config.episodes:
         if should_stop is not None and should_stop():
@@ -272,13 +294,13 @@ def _search(config, key, seeds, callbacks, should_stop, resume) -> Results:
         results.seconds = time.perf_counter() - t0  # the chunk's episodes are stamped with its end time
         for i, seed in enumerate(seed_list):
             m = jax.tree.map(lambda x, i=i: x[i], metrics) if multi else metrics
-            for record in _episodes_from(m, problem, results, seed, done):
+            for record in _episodes_from(m, problem, results, seed, done, spent):
                 for cb in callbacks:
                     cb({"event": "episode", **record})
             if done[seed] >= next_eval[seed] and config.eval_episodes:
                 agent = jax.tree.map(lambda x, i=i: x[i], ts.agent) if multi else ts.agent
                 thr = ts.curriculum.threshold[i] if multi else ts.curriculum.threshold
-                for k in range(config.eval_episodes):
+                for k in range(config.eval_episodes if config.agent == "ddqn" else 0):
                     ev = jax.device_get(_EVAL(trainer, agent, eval_key(seed, next_eval[seed], k), thr))
                     record = results.add_eval(seed, done[seed], ev, problem)
                     for cb in callbacks:
@@ -286,6 +308,7 @@ def _search(config, key, seeds, callbacks, should_stop, resume) -> Results:
                 next_eval[seed] += config.eval_every
         results.seconds = time.perf_counter() - t0
         results.checkpoint = ts
+        results.evaluations = dict(spent)
         for cb in callbacks:
             cb(
                 {
@@ -308,11 +331,15 @@ def eval_key(seed: int, after_episodes: int, k: int) -> jax.Array:
     return jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), after_episodes), k)
 
 
-def _episodes_from(m: dict, problem, results: Results, seed: int, done: dict[int, int]) -> list[dict]:
-    """Turn the per-step metrics of a chunk ``(K, B, ...)`` into episode records (``done[seed]`` counts)."""
+def _episodes_from(
+    m: dict, problem, results: Results, seed: int, done: dict[int, int], spent: dict[int, int]
+) -> list[dict]:
+    """Turn the per-step metrics of a chunk ``(K, B, ...)`` into episode records (``done[seed]``
+    counts episodes, ``spent[seed]`` the seed's objective evaluations so far, all environments)."""
     out = []
     K, B = m["done"].shape
     for k in range(K):
+        spent[seed] += int(m["evaluations"][k].sum())
         for b in range(B):
             if not m["done"][k, b]:
                 continue
@@ -339,6 +366,8 @@ def _episodes_from(m: dict, problem, results: Results, seed: int, done: dict[int
                 "eps": float(m["eps"][k, b]),
                 "threshold": float(m["threshold"][k, b]),
                 "loss": float(m["loss"][k, b]),
+                "evaluations": spent[seed],
+                "agent": results.config.agent,
             }
             results.add_episode(record, circuit)
             done[seed] += 1

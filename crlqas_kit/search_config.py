@@ -1,16 +1,20 @@
 """Configuration of a CRLQAS search: plain dataclasses, printable, JSON/TOML round-trips, presets.
 
 ``fast``: small network and short curriculum periods, for laptops, Binder and CI.
-``paper``: the published hyperparameters (spec section 7): 5 x 1000 MLP (2000 for 6 qubits,
-5000 for 8), batch 1000, buffer 20 000, target copy every 500 updates, n-step 5 (2-4 qubits) or
-6 (6-8 qubits), epsilon x 0.99995 per update down to 0.05, curriculum T = 500 / N_s = 25
-(2-4 qubits) or T = 2000 / N_s = 50 (6-8 qubits), 10 000+ episodes.
+``paper``: the published configuration, each value with its spec section in :func:`preset`.
+
+``agent``: ``"ddqn"`` (the method), ``"random"`` (uniform over the legal actions in the same
+environment, inner optimiser, halting, curriculum and budget; no learning) or ``"random-search"``
+(random circuits of the halting length, each optimised with the evaluations the environment would
+spend building it; :mod:`crlqas_kit.baselines.random_search`). The two baselines tell what the
+learning adds to VQE on random circuits.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -18,8 +22,10 @@ from typing import Any
 from .optim.spsa import SPSAConfig
 from .rl.curriculum import CurriculumConfig
 from .rl.dqn import DQNConfig
+from .sim.shots import VARIANCES
 
 PRESET_NAMES = ("fast", "paper")
+AGENTS = ("ddqn", "random", "random-search")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +44,9 @@ class SearchConfig:
     halt_min: int = 25
     halt_terminal: bool = True
     threshold0: float | None = None
+    e_min: str | float = "exact"
+    variance: str = "exact"
+    agent: str = "ddqn"
     spsa: SPSAConfig = dataclasses.field(default_factory=lambda: SPSAConfig(budget=500))
     dqn: DQNConfig = dataclasses.field(default_factory=DQNConfig)
     curriculum: CurriculumConfig = dataclasses.field(default_factory=CurriculumConfig)
@@ -52,6 +61,11 @@ class SearchConfig:
                 raise ValueError(f"search {name} must be a positive integer, got {value!r}")
         if self.preset not in PRESET_NAMES:
             raise ValueError(f"unknown preset {self.preset!r}; choose one of {PRESET_NAMES}")
+        if self.agent not in AGENTS:
+            raise ValueError(f"unknown agent {self.agent!r}; choose one of {AGENTS}")
+        if self.variance not in VARIANCES:
+            raise ValueError(f"unknown shot-noise variance {self.variance!r}; choose one of {VARIANCES}")
+        object.__setattr__(self, "e_min", parse_e_min(self.e_min))
 
     def replace(self, **changes: Any) -> SearchConfig:
         return dataclasses.replace(self, **changes)
@@ -101,9 +115,23 @@ class SearchConfig:
         return "\n".join(lines)
 
 
-def preset(name: str, problem: str, n_qubits: int, **overrides: Any) -> SearchConfig:
-    """The ``fast`` or ``paper`` configuration for a problem (``overrides`` replace fields)."""
-    from .optim.vqe import preset_config
+def parse_e_min(value: Any) -> str | float:
+    """``"exact"``, ``"pauli-bound"`` or a finite number (also given as a string, e.g. from the CLI)."""
+    if isinstance(value, str) and value in ("exact", "pauli-bound"):
+        return value
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            value = None
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    raise ValueError(f"e_min must be 'exact', 'pauli-bound' or a finite energy in Ha, got {value!r}")
+
+
+def preset(name: str, problem: str, n_qubits: int, noise: str = "none", **overrides: Any) -> SearchConfig:
+    """The ``fast`` or ``paper`` configuration for a problem and noise (``overrides`` replace fields)."""
+    from .optim.vqe import preset_config, published_config
 
     small = n_qubits <= 4
     n_step = 5 if small else 6
@@ -111,6 +139,7 @@ def preset(name: str, problem: str, n_qubits: int, **overrides: Any) -> SearchCo
     if name == "fast":
         cfg = SearchConfig(
             problem=problem,
+            noise=noise,
             preset="fast",
             episodes=100 if small else 200,
             spsa=preset_config(problem, "adam-spsa", 500),
@@ -127,23 +156,32 @@ def preset(name: str, problem: str, n_qubits: int, **overrides: Any) -> SearchCo
             eval_every=25,
         )
     elif name == "paper":
-        width = {True: 1000, False: 2000 if n_qubits <= 6 else 5000}[small]
+        noisy = noise != "none"
+        width = {True: 1000, False: 2000 if n_qubits <= 6 else 5000}[small]  # spec section 7
+        # spec section 8: the published Adam-SPSA (variant, gains, budget or 3-stage schedule);
+        # multi-stage runs sampled shots (N/100, N/10, N) with the published 1/N variance
+        spsa, shots = published_config(problem, noisy)
         cfg = SearchConfig(
             problem=problem,
+            noise=noise,
             preset="paper",
-            episodes=10_000 if small else 20_000,
-            spsa=preset_config(problem, "adam-spsa", 500),
+            # spec section 7: 10k-50k episodes per run; H2 at the lower end, LiH/H2O at the upper
+            episodes=10_000 if problem.startswith("H2-") else 50_000,
+            spsa=spsa,
+            shots=shots,
+            variance="published",
             dqn=DQNConfig(
-                hidden=(width,) * 5,
-                learning_rate=1e-4,
-                batch_size=1000,
-                buffer_size=20_000,
-                target_every=500,
-                n_step=n_step,
-                eps_decay=0.99995,
+                hidden=(width,) * 5,  # spec section 7: 5 x 1000 (2-4q), 5 x 2000 (6q), 5 x 5000 (8q)
+                # spec section 7 (Adam 1e-4..3e-4): 3e-4 for the noisy and the LiH-4q runs, 1e-4 otherwise
+                learning_rate=3e-4 if noisy or problem == "LiH-4q" else 1e-4,
+                batch_size=1000,  # spec section 7
+                buffer_size=20_000,  # spec section 7
+                target_every=500,  # spec section 7: hard copy every 500 updates
+                n_step=n_step,  # spec section 7: 5 (2-4q), 6 (6-8q)
+                eps_decay=0.99995,  # spec section 7: x0.99995 per update, floor 0.05
             ),
-            curriculum=published,
-            eval_every=500,
+            curriculum=published,  # spec section 6: delta, T, N_s, K by qubit count
+            eval_every=100,  # the published runs evaluate the greedy policy every 100 episodes
         )
     else:
         raise ValueError(f"unknown preset {name!r}; choose one of {PRESET_NAMES}")

@@ -168,15 +168,21 @@ def test_demo_out_is_not_a_directory(capsys, tmp_path):
 
 # ----------------------------------------------------------------------------- demo
 def test_demo_writes_report(capsys, tmp_path):
-    """The main job: a small H2-2q search whose run directory and report are complete."""
+    """The main job: CRLQAS and the random agent on H2-3q, complete run directories, a report comparing them."""
     out_dir = tmp_path / "demo"
     rc, out, err = run(capsys, "demo", "--out", out_dir, "--episodes", "5")
     assert rc == 0 and "crlqas: error" not in err
     meta = json.loads((out_dir / "config.json").read_text())
-    assert meta["config"]["problem"] == "H2-2q" and meta["problem"]["e0"] == load_problem("H2-2q").e0
+    assert meta["config"]["problem"] == "H2-3q" and meta["problem"]["e0"] == load_problem("H2-3q").e0
+    assert meta["config"]["agent"] == "ddqn"
+    baseline = json.loads((out_dir / "random-agent" / "config.json").read_text())
+    assert baseline["config"] == {**meta["config"], "agent": "random"}  # the same run but for the agent
     assert len((out_dir / "episodes.jsonl").read_text().splitlines()) >= 5
-    for name in ("report.md", "learning_curve.png", "error.png", "threshold.png", "checkpoint.npz"):
+    for name in ("report.md", "learning_curve.png", "error.png", "threshold.png", "checkpoint.npz", "comparison.png"):
         assert (out_dir / name).stat().st_size > 0, name
+    report = (out_dir / "report.md").read_text()
+    assert "| DDQN | ddqn |" in report and "| random agent | random |" in report
+    assert "DDQN:" in report and "random agent:" in report and "chemically accurate" in report
     assert "| seed |" in out and str(out_dir) in out
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from cli_helpers import assert_one_line_error, run
@@ -202,3 +204,44 @@ def test_unknown_noise_fails_with_exit_2(capsys, tmp_path):
     assert rc == 2 and out == "" and "Traceback" not in err
     assert err.splitlines()[-1].startswith("crlqas: error: ") and "bogus-noise" in err
     assert not (tmp_path / "x" / "config.json").exists()
+
+
+# ----------------------------------------------------------------------------- baselines and options
+@pytest.mark.parametrize(
+    ("args", "allowed"),
+    [
+        (("--agent", "greedy"), "choose one of ('ddqn', 'random', 'random-search')"),
+        (("--e-min", "fake"), "'exact', 'pauli-bound' or a finite energy in Ha"),
+        (("--e-min", "nan"), "'exact', 'pauli-bound' or a finite energy in Ha"),
+        (("--variance", "binomial"), "choose one of ('exact', 'published')"),
+        (("--variant", "paper"), "choose one of ('kit', 'published')"),
+    ],
+)
+def test_bad_baseline_and_estimate_options_are_one_line_errors(capsys, tmp_path, args, allowed):
+    line = assert_one_line_error(*run(capsys, "search", "--episodes", "1", *args, "--out", tmp_path / "x"))
+    assert allowed in line
+    assert not (tmp_path / "x").exists()  # refused before the run directory is created
+
+
+def test_vqe_bad_variant_is_one_line(capsys):
+    ansatz = Path(cli.__file__).resolve().parent / "data" / "circuits" / "H2-2q-ansatz.qasm"
+    line = assert_one_line_error(*run(capsys, "vqe", "--problem", "H2-2q", "--qasm", ansatz, "--variant", "fast"))
+    assert "choose one of ('kit', 'published')" in line
+
+
+@pytest.mark.parametrize("agent", ["random", "random-search"])
+def test_baseline_agents_write_comparable_runs(capsys, tmp_path, search_dir, agent):
+    out = tmp_path / agent
+    rc, stdout, _ = run(
+        capsys, "search", "--problem", "H2-2q", "--episodes", "4", "--agent", agent, "--quiet", "--out", out
+    )
+    assert rc == 0, stdout
+    eps = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
+    assert len(eps) >= 4 and {e["agent"] for e in eps} == {agent} and {e["eps"] for e in eps} == {1.0}
+    assert all(b["evaluations"] > a["evaluations"] for a, b in itertools.pairwise(eps))  # cumulative, growing
+    ddqn = shutil.copytree(search_dir[0], tmp_path / "ddqn")
+    rc, stdout, _ = run(capsys, "report", ddqn, "--compare", out)
+    assert rc == 0
+    text = (ddqn / "report.md").read_text()
+    assert "## Against the baselines" in text and f"| {agent} |" in text and "| ddqn |" in text
+    assert (ddqn / "comparison.png").stat().st_size > 10_000

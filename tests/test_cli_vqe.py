@@ -90,7 +90,7 @@ def test_vqe_noise_reports_the_noisy_energy(capsys, start_qasm):
         (["--method", "newton"], "unknown VQE method 'newton'"),
         (["--budget", "0"], "budget must be a positive integer"),
         (["--budget", "-1"], "budget must be a positive integer"),
-        (["--budget", "2"], "budget must be an integer >= 3"),
+        (["--budget", "2"], "budget must be an integer >= 4"),
         (["--shots", "100", "--method", "adam"], "shots are supported by the SPSA methods only"),
         (["--shots", "100", "--method", "cobyla"], "shots are supported by the SPSA methods only"),
         (["--noise", "nonsense"], "unknown noise model 'nonsense'"),

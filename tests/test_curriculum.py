@@ -5,6 +5,8 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crlqas_kit import load_problem
 from crlqas_kit.rl import curriculum as C
@@ -82,13 +84,48 @@ def test_greedy_reset_uses_best_energy_ever():
     assert float(states[-1].best_energy) == -1.9
 
 
-def test_threshold_stays_positive_long_run():
-    """xi0 just above delta, then many greedy periods of successes: xi > 0 throughout."""
-    cfg = C.CurriculumConfig(delta=5e-4, greedy_period=7, n_successes=1, n_shrinks=10)
-    rng = np.random.default_rng(0)
-    episodes = [(bool(rng.random() < 0.8), -1.0 + 10 ** rng.uniform(-6, -2)) for _ in range(60)]
-    states = run(cfg, 5e-4 * 1.001, -1.0, episodes, jit=True)
-    assert min(float(s.threshold) for s in states) > 0
+def test_collapse_case_is_stopped_at_the_floor():
+    """The collapse the spec warns about: E_min = E0 exactly, a greedy reset at E_best = E0 gives
+    xi = 0 + delta; then K shrinks of delta/K would leave xi = 0 (success impossible until the next
+    reset). With the floor the K-th shrink stops at delta/K. By hand: delta = 5e-4, K = 10, so
+    xi = 5e-4, 4.5e-4, ..., 1e-4 after 8 shrinks, then the floor 5e-5 twice."""
+    cfg = C.CurriculumConfig(delta=5e-4, greedy_period=4, n_successes=1, n_shrinks=10)
+    e0 = -7.7890888981
+    episodes = [(False, -7.5), (False, -7.7), (False, -7.78), (False, e0)]  # reset at episode 4: E_best = E0
+    episodes += [(True, e0)] * 3  # three shrinks before the next reset (episode 8)
+    states = run(cfg, 0.1, e0, episodes, jit=True)
+    assert float(states[3].threshold) == pytest.approx(5e-4, abs=1e-15)  # |E0 - E0| + delta
+    assert [float(s.threshold) for s in states[4:]] == pytest.approx([4.5e-4, 4e-4, 3.5e-4], abs=1e-15)
+    # now ten and more shrinks in one greedy period
+    cfg = C.CurriculumConfig(delta=5e-4, greedy_period=100, n_successes=1, n_shrinks=10)
+    episodes = [(False, e0)] * 99 + [(False, e0)] + [(True, e0)] * 12
+    states = run(cfg, 0.1, e0, episodes, jit=True)
+    thresholds = [float(s.threshold) for s in states[100:]]
+    expected = [5e-4 - 5e-5 * k for k in range(1, 10)] + [5e-5, 5e-5, 5e-5]  # 9 shrinks, the 10th at the floor
+    assert thresholds == pytest.approx(expected, abs=1e-15)
+    assert min(thresholds) == pytest.approx(cfg.floor) and cfg.floor == pytest.approx(5e-5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    delta=st.floats(1e-5, 1e-1),
+    period=st.integers(1, 12),
+    n_successes=st.integers(1, 4),
+    n_shrinks=st.integers(1, 12),
+    factor=st.floats(1.0001, 50.0),
+    episodes=st.lists(
+        st.tuples(st.booleans(), st.one_of(st.just(0.0), st.floats(0.0, 1e-3), st.floats(0.0, 2.0))),
+        min_size=1,
+        max_size=80,
+    ),
+)
+def test_threshold_never_falls_below_the_floor(delta, period, n_successes, n_shrinks, factor, episodes):
+    """Property: in every sequence of training episodes (including energies exactly at E_min) the
+    threshold stays >= delta/K > 0."""
+    cfg = C.CurriculumConfig(delta=delta, greedy_period=period, n_successes=n_successes, n_shrinks=n_shrinks)
+    e_min = -1.0
+    states = run(cfg, delta * factor, e_min, [(ok, e_min + gap) for ok, gap in episodes])
+    assert min(float(s.threshold) for s in states) >= cfg.floor * (1 - 1e-12) > 0
 
 
 def test_evaluation_episodes_do_not_change_the_state():

@@ -139,6 +139,26 @@ def test_make_params_published_defaults():
     assert float(bound.e_min) == pytest.approx(H2.hamiltonian.constant - H2.hamiltonian.l1_norm)
 
 
+def test_e_min_choices_and_their_initial_thresholds():
+    bound = H2.hamiltonian.constant - H2.hamiltonian.l1_norm
+    fake = E.make_params(H2, e_min="pauli-bound")
+    # the published xi0 belongs to the fake minimum (spec section 6): 0.97 for H2-2q
+    assert float(fake.e_min) == pytest.approx(bound) and float(fake.threshold0) == 0.97
+    number = E.make_params(H2, e_min=-1.2)
+    assert float(number.e_min) == -1.2
+    assert float(number.threshold0) == pytest.approx(abs(H2.e_hf + 1.2), abs=1e-12)  # HF error w.r.t. it
+    assert float(E.make_params(H2, e_min="pauli-bound", threshold0=0.5).threshold0) == 0.5  # explicit wins
+
+
+def test_step_reports_the_objective_evaluations(h3):
+    """info["evaluations"]: the inner optimiser's real count (x0 included) + the reported energy; a
+    CNOT on an empty circuit has no angle to optimise."""
+    steps = play(h3, ["cx(0,1)", "ry(0)", "rx(1)"])
+    # FAST: budget 61 -> x0 + 29 iterations x 2 + the last iterate = 60 (one left unused), + 1 reported
+    assert [int(s.info["evaluations"]) for s in steps] == [1, 61, 61]
+    assert FAST.evaluations == 60 and FAST.iterations == 29
+
+
 def test_make_params_short_episode_clips_halt_min():
     assert E.make_params(H2, max_steps=8).halt_min == 8  # the published h_min = 25 > L = 8
     with pytest.raises(ValueError, match="halt_min"):
@@ -154,7 +174,12 @@ def test_make_params_short_episode_clips_halt_min():
         (dict(halt_r=0.0), "halting"),
         (dict(max_steps=0), "max_steps"),
         (dict(start="plus"), "start"),
-        (dict(e_min="fake"), "e_min"),
+        (dict(e_min="fake"), "e_min must be 'exact', 'pauli-bound' or a finite number"),
+        (dict(e_min=float("nan")), "e_min must be"),
+        (dict(e_min=True), "e_min must be"),
+        (dict(variance="binomial"), "variance must be one of \\('exact', 'published'\\)"),
+        (dict(threshold0=float("nan")), "positive"),
+        (dict(reward_floor=0.0), "reward_floor"),
         (dict(not_an_option=1), "unknown"),
         (dict(new_angle="ones"), "new_angle"),
     ],
@@ -358,8 +383,22 @@ def test_append_gate_warm_start_new_angle_zero():
 # -------------------------------------------------------------------------------------------
 
 
-def shaped(prev, new, e_min):
-    return float(np.clip((prev - new) / abs(prev - e_min), -1.0, 1.0))
+def shaped(prev, new, e_min, floor=1e-4):
+    return float(np.clip((prev - new) / max(abs(prev - e_min), floor), -1.0, 1.0))
+
+
+def test_reward_normalisation_is_bounded_near_convergence(h2):
+    """Next to E_min the denominator |E_{t-1} - E_min| goes to 0; the floor (1e-4 Ha) bounds it.
+    By hand: E_min = E_new - 1e-5, E_{t-1} = E_new + 2e-5: without the floor 2e-5 / 3e-5 = 0.67,
+    with it 2e-5 / 1e-4 = 0.2."""
+    e_new = float(play(h2, ["ry(0)"], threshold=1e-12)[0].state.energy)
+    fake = dataclasses.replace(h2, e_min=like(h2.e_min, e_new - 1e-5))
+    state = dataclasses.replace(reset(fake, threshold=1e-12), energy=like(h2.e_min, e_new + 2e-5))
+    s = play(fake, ["ry(0)"], state=state, threshold=1e-12)[0]
+    assert float(s.state.energy) == pytest.approx(e_new, abs=1e-12) and not s.info["success"]
+    assert s.reward == pytest.approx(0.2, abs=1e-6)
+    loose = dataclasses.replace(fake, reward_floor=1e-9)  # the unbounded published form
+    assert play(loose, ["ry(0)"], state=state, threshold=1e-12)[0].reward == pytest.approx(2 / 3, abs=1e-6)
 
 
 def test_shaped_reward_formula(h2):

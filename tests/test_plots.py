@@ -216,12 +216,12 @@ def test_spsa_trace(tmp_path):
     np.testing.assert_allclose(gid(ax, "trace:spsa")[0].get_ydata(), history)
     np.testing.assert_allclose(gid(ax, "best:spsa")[0].get_ydata(), np.minimum.accumulate(history))
     assert gid(ax, "e0")[0].get_ydata()[0] == -1.137
-    res = minimize(lambda x: jnp.sum((x - 1.0) ** 2), np.zeros(2), jax.random.key(0), method="spsa", budget=41)
+    res = minimize(lambda x: jnp.sum((x - 1.0) ** 2), np.zeros(2), jax.random.key(0), method="spsa", budget=42)
     fig = spsa_trace({"spsa": res, "array": history}, e0=H2, error=True)
     ax = fig.axes[0]
     assert ax.get_yscale() == "log" and gid(ax, "chemical_accuracy")
     np.testing.assert_allclose(gid(ax, "trace:array")[0].get_ydata(), np.abs(history - H2.e0))
-    assert len(gid(ax, "trace:spsa")[0].get_ydata()) == 20  # (41 - 1) / 2 iterations
+    assert len(gid(ax, "trace:spsa")[0].get_ydata()) == 20  # (42 - 2) / 2 iterations (x0, last iterate)
     save(fig, tmp_path, "spsa_trace")
     assert len([ln for ln in spsa_trace([history, history + 1]).axes[0].lines if ln.get_gid()]) == 4
     with pytest.raises(ValueError, match="e0"):

@@ -137,6 +137,38 @@ def test_transformation_updates_match_the_formulas():
             np.testing.assert_allclose(np.asarray(u), expected, rtol=1e-12)
 
 
+def test_published_variant_matches_a_hand_computed_trace():
+    """Three iterations of the published Adam-SPSA (spec section 8) on f(x) = x^2 in 1-D, where the
+    SPSA estimate is exact whatever Delta: g = [(x + cD)^2 - (x - cD)^2] / (2c) * D = 2x.
+
+    a = 0.25, alpha = 1 (a_k = 0.25 / (k+1)), lam = 1 (beta1_k = 0.5 / (k+1)), beta1 = beta2 = 0.5,
+    eps = 1e-8, x0 = 1. Worked by hand from the spec's formulas:
+      k=0: raw step.  g = 2,  x1 = 1 - 0.25 * 2 = 0.5                          (m = v = 0 untouched)
+      k=1: g = 1, beta1_1 = 0.25: m = 0.75, v = 0.5; m_hat = 0.75 / (1 - 0.25^2) = 0.8,
+           v_hat = 0.5 / (1 - 0.5^2) = 2/3;  x2 = 0.5 - 0.125 * 0.8 / (sqrt(2/3) + eps)
+      k=2: g = 2 x2, beta1_2 = 1/6: m = 0.75/6 + (5/6) g, v = 0.25 + 0.5 g^2;
+           m_hat = m / (1 - 1/216), v_hat = v / (1 - 0.125);  x3 = x2 - (0.25/3) m_hat / (sqrt(v_hat) + eps)
+    The kit variant would give x1 = 1 - 0.25 * 1 = 0.75 (bias-corrected moments at k = 0).
+    """
+    import math as m_
+
+    x1 = 0.5
+    x2 = 0.5 - 0.125 * 0.8 / (m_.sqrt(2 / 3) + 1e-8)
+    g2 = 2 * x2
+    m2, v2 = 0.75 / 6 + 5 / 6 * g2, 0.25 + 0.5 * g2**2
+    x3 = x2 - (0.25 / 3) * (m2 / (1 - 1 / 216)) / (m_.sqrt(v2 / 0.875) + 1e-8)
+    rec = Recorder(lambda x: jnp.sum(x**2))
+    cfg = dict(a=0.25, alpha=1.0, c=0.1, gamma=0.0, lam=1.0, beta1=0.5, beta2=0.5, eps=1e-8)
+    res = minimize(rec, np.array([1.0]), key(3), budget=6, variant="published", **cfg)
+    assert rec.calls == int(res.evaluations) == 10  # x0 + 3 x (two perturbed points + the iterate)
+    iterates = [float(p[0]) for p in rec.points[3::3]]
+    np.testing.assert_allclose(iterates, [x1, x2, x3], rtol=0, atol=1e-12)
+    assert float(res.x_last[0]) == pytest.approx(x3, abs=1e-12)
+    assert float(res.x[0]) == pytest.approx(x3, abs=1e-12) and float(res.fun) == pytest.approx(x3**2, abs=1e-12)
+    kit = minimize(lambda x: jnp.sum(x**2), np.array([1.0]), key(3), budget=4, A=0.0, **cfg)
+    assert float(kit.x_last[0]) == pytest.approx(0.75, abs=1e-8)  # eps: 0.25 * 2 / (2 + 1e-8)
+
+
 def test_transformations_are_pure_optax_pairs():
     for tx in (adam_spsa(0.1), scale_by_spsa_gain(0.1)):
         state = tx.init(jnp.zeros(3))
@@ -237,8 +269,8 @@ def test_different_keys_draw_different_perturbations():
     assert len({d.tobytes() for d in deltas}) == 8  # 2^16 directions: a collision would be a bug
     # within one run every iteration draws a fresh direction (the published code reuses one seed)
     rec = Recorder(lambda p: jnp.sum(p**2))
-    minimize(rec, np.zeros(16), key(0), method="spsa", budget=41, a=0.1)
-    pairs = np.array(rec.points[:-1]).reshape(20, 2, 16)
+    minimize(rec, np.zeros(16), key(0), method="spsa", budget=42, a=0.1)
+    pairs = np.array(rec.points[1:-1]).reshape(20, 2, 16)  # x0, 20 pairs, the last iterate
     directions = np.sign(pairs[:, 0] - pairs[:, 1])  # +-Delta_k
     directions *= directions[:, :1]  # the same up to the order of the pair
     assert len({d.tobytes() for d in directions}) == 20
@@ -272,21 +304,22 @@ def test_jitted_run_matches_python_execution(config):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "expected"),
+    ("kwargs", "expected", "iterations"),
     [
         # (the convergence runs check budgets 1001/2001 with and without calibration)
-        (dict(method="spsa", budget=100, a=0.5), 99),  # 49 x 2 + final: an odd remainder is left unused
-        (dict(method="spsa", budget=13, a=None), 13),  # 10 calibration + 1 x 2 + final
-        (dict(method="adam-spsa", budget=3, a=None), 3),  # the smallest budget; no calibration
+        (dict(method="spsa", budget=101, a=0.5), 100, 49),  # x0 + 49 x 2 + final: an odd remainder is unused
+        (dict(method="spsa", budget=14, a=None), 14, 1),  # x0 + 10 calibration + 1 x 2 + final
+        (dict(method="adam-spsa", budget=4, a=None), 4, 1),  # the smallest budget; no calibration
+        # published: ceil(budget / 2) iterations of 3 evaluations, plus x0
+        (dict(method="adam-spsa", budget=7, a=0.1, variant="published"), 13, 4),
+        (dict(method="adam-spsa", budget=9, a=0.1, variant="published", stages=(5, 3, 1)), 19, 6),  # 3+2+1
     ],
 )
-def test_evaluation_count_is_exact(kwargs, expected):
+def test_evaluation_count_is_exact(kwargs, expected, iterations):
     rec = Recorder(cosines)
     res = minimize(rec, np.zeros(5), key(0), **kwargs)
-    assert rec.calls == int(res.evaluations) == expected
-    assert res.history.shape == (
-        (expected - 1 - (10 if kwargs["a"] is None and kwargs["method"] == "spsa" else 0)) // 2,
-    )
+    assert rec.calls == int(res.evaluations) == expected == SPSAConfig(**kwargs).evaluations
+    assert res.history.shape == (iterations,)
 
 
 @pytest.mark.parametrize(
@@ -295,21 +328,44 @@ def test_evaluation_count_is_exact(kwargs, expected):
         # constant large normalised steps: the iterates overshoot, the last one is not the best
         (dict(method="adam-spsa", a=1.5, A=0.0, alpha=0.0, lam=0.0), None),
         # calibrated steps of ~3 rad from next to the optimum: a calibration point stays the best
-        (dict(method="spsa", a=None, target_step=3.0), 10),
+        (dict(method="spsa", a=None, target_step=3.0), 11),  # x0 and the 10 calibration points
     ],
     ids=["oscillating", "calibration-point"],
 )
 def test_best_evaluated_point_is_returned_when_later_points_are_worse(kwargs, best_among_first):
     rec = Recorder(cosines)
     x0 = PHI + 0.05 if best_among_first else np.full(5, 0.3)
-    res = minimize(rec, x0, key(1), budget=61, **kwargs)
+    res = minimize(rec, x0, key(1), budget=62, **kwargs)
     values = np.array(rec.values)
-    assert rec.calls == int(res.evaluations) == 61
+    assert rec.calls == int(res.evaluations) == 62
     assert float(res.fun) == values.min() < float(res.fun_last)
     np.testing.assert_array_equal(np.asarray(res.x), rec.points[int(values.argmin())])
     assert not np.array_equal(np.asarray(res.x), np.asarray(res.x_last))
     if best_among_first:
         assert values.argmin() < best_among_first
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(method="adam-spsa"),
+        dict(method="adam-spsa", variant="published", a=0.5),
+        dict(method="adam-spsa", variant="published", a=0.5, stages=(30, 20, 12)),
+        dict(method="spsa", a=None),
+        dict(method="spsa", a=0.5),
+    ],
+    ids=["kit", "published", "published-3-stages", "spsa-calibrated", "spsa"],
+)
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_never_returns_a_point_worse_than_the_start(kwargs, seed):
+    """Started exactly at the minimum, every later point is worse: the start must come back,
+    bit for bit (before the fix, the best perturbed point was returned: 0.4-1.2 mHa worse on LiH)."""
+    rec = Recorder(cosines)
+    res = minimize(rec, PHI, key(seed), budget=62, **kwargs)
+    assert rec.calls == int(res.evaluations)
+    assert rec.values[0] == float(cosines(PHI))  # x0 is the first evaluation
+    assert float(res.fun) == float(cosines(PHI)) == min(rec.values)
+    np.testing.assert_array_equal(np.asarray(res.x), PHI)
 
 
 @pytest.mark.parametrize(
@@ -341,7 +397,7 @@ def test_calibrated_first_step_is_about_target_step(method):
     def steep(x):
         return 50.0 * jnp.sum((x - 1.0) ** 2)
 
-    budget = 13 if method == "spsa" else 3  # calibration (spsa only) + one iteration + final
+    budget = 14 if method == "spsa" else 4  # x0 + calibration (spsa only) + one iteration + final
     x0 = np.linspace(-1.0, 0.5, 6)
     res = minimize(steep, x0, key(0), method=method, budget=budget, a=None, target_step=0.05)
     step = np.abs(np.asarray(res.x_last) - x0)
@@ -359,10 +415,10 @@ def test_stochastic_objective_gets_fresh_keys():
         jax.debug.callback(lambda kd: seen.append(np.asarray(kd).tobytes()), jax.random.key_data(k))
         return jnp.sum(x**2) + 1e-3 * jax.random.normal(k)
 
-    res = minimize(noisy, np.ones(3), key(0), method="adam-spsa", budget=41, stochastic=True)
+    res = minimize(noisy, np.ones(3), key(0), method="adam-spsa", budget=42, stochastic=True)
     jax.effects_barrier()
-    assert len(seen) == int(res.evaluations) == 41
-    assert len(set(seen)) == 41
+    assert len(seen) == int(res.evaluations) == 42
+    assert len(set(seen)) == 42
 
 
 # -------------------------------------------------------------------------------------------
@@ -379,12 +435,17 @@ def test_stochastic_objective_gets_fresh_keys():
         (dict(c=0.0), "gain c must be a positive"),
         (dict(c=-1.0), "gain c must be a positive"),
         (dict(target_step=0.0), "target_step must be a positive"),
-        (dict(budget=0), "budget must be an integer >= 3"),
-        (dict(budget=2), "budget must be an integer >= 3"),
-        (dict(budget=-5), "budget must be an integer >= 3"),
-        (dict(budget=100.0), "budget must be an integer >= 3"),
-        (dict(budget=True), "budget must be an integer >= 3"),
-        (dict(method="spsa", a=None, budget=12), "no iterations after 5 calibration"),
+        (dict(budget=0), "budget must be an integer >= 4"),
+        (dict(budget=3), "budget must be an integer >= 4"),
+        (dict(budget=-5), "budget must be an integer >= 4"),
+        (dict(budget=100.0), "budget must be an integer >= 4"),
+        (dict(budget=True), "budget must be an integer >= 4"),
+        (dict(method="spsa", a=None, budget=13), "no iterations after 5 calibration"),
+        (dict(variant="paper"), "unknown Adam-SPSA variant 'paper'; choose one of \\('kit', 'published'\\)"),
+        (dict(method="spsa", variant="published"), "variant='published' is an Adam-SPSA variant"),
+        (dict(budget=50, stages=(20, 20)), "must add up to the budget 50"),
+        (dict(budget=50, stages=(50, 0)), "stages must be a tuple of positive"),
+        (dict(budget=50, stages="50"), "stages must be a tuple of positive"),
         (dict(beta1=1.0), "beta1 must be in \\[0, 1\\)"),
         (dict(beta1=-0.1), "beta1 must be in \\[0, 1\\)"),
         (dict(beta2=1.0), "beta2 must be in \\[0, 1\\)"),
@@ -420,12 +481,15 @@ def test_bad_start_point_raises(x0, match):
 
 def test_config_argument_and_derived_quantities():
     cfg = SPSAConfig(method="spsa", budget=101, a=None)
-    assert cfg.calibration_evaluations == 10 and cfg.iterations == 45 and cfg.stability == pytest.approx(4.5)
+    # x0 and the last iterate 1 each, calibration 10, then 2 per iteration: (101 - 12) // 2 = 44
+    assert cfg.calibration_evaluations == 10 and cfg.iterations == 44 and cfg.stability == pytest.approx(4.4)
     assert SPSAConfig(budget=101, a=None).calibration_evaluations == 0  # adam-spsa
     assert SPSAConfig(budget=101, A=3.0).stability == 3.0
-    assert cfg.replace(budget=201).iterations == 95
+    assert SPSAConfig(budget=101, variant="published").stability == 0.0  # published: A = 0
+    assert SPSAConfig(budget=101, variant="published").iterations == 51  # ceil(101 / 2)
+    assert cfg.replace(budget=201).iterations == 94
     rec = Recorder(quadratic)
     res = minimize(rec, np.zeros(4), key(0), method="adam-spsa", budget=7, config=cfg)  # config wins
-    assert rec.calls == int(res.evaluations) == 101
+    assert rec.calls == int(res.evaluations) == 100
     with pytest.raises(ValueError, match="pass the calibrated gain"):
         spsa_mod.transformation(cfg)

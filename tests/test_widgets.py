@@ -114,12 +114,12 @@ def test_noise_explorer_sliders_change_the_energy_and_the_ptm():
 
 def test_spsa_playground_runs_and_overlays_traces():
     circ = Circuit(2).ry(0, 0.5).ry(1, -0.5).cx(0, 1)
-    panel = SPSAPlayground("H2-2q", circ, budget=41)
+    panel = SPSAPlayground("H2-2q", circ, budget=42)
     panel.a.value, panel.c.value, panel.alpha.value, panel.gamma.value = 0.5, 0.2, 0.7, 0.2
     cfg = panel.config()
-    assert (cfg.method, cfg.budget, cfg.a, cfg.c, cfg.alpha, cfg.gamma) == ("spsa", 41, 0.5, 0.2, 0.7, 0.2)
+    assert (cfg.method, cfg.budget, cfg.a, cfg.c, cfg.alpha, cfg.gamma) == ("spsa", 42, 0.5, 0.2, 0.7, 0.2)
     panel.run_button.click()
-    assert len(panel.runs) == 1 and "41 evaluations" in panel.label.value
+    assert len(panel.runs) == 1 and "42 evaluations" in panel.label.value
     name, res = panel.runs[0]
     assert name == "spsa a=0.5 c=0.2 α=0.7 γ=0.2" and res.error == pytest.approx(abs(res.exact_energy - H2.e0))
     assert panel.image.value[:4] == PNG

@@ -7,9 +7,12 @@ since the last greedy reset, episodes. At each training episode's end:
   ``xi -= delta / K``, ``successes = 0``, ``shrinks += 1``;
 * every ``T`` episodes (the "greedy" reset): ``xi = |E_min - E_best| + delta``, counters reset.
 
-``xi`` stays positive: ``xi0 > delta`` is required, so ``K`` shrinks of ``delta/K`` never reach 0
-before the next greedy reset (after which ``xi >= delta``). Evaluation episodes must not update
-the curriculum: :func:`update` with ``evaluation=True`` returns the state unchanged.
+``xi`` never falls below the floor ``delta / K`` (:attr:`CurriculumConfig.floor`): a shrink stops
+there. Without it the curriculum collapses when ``E_min`` is the exact E0: a greedy reset at
+``E_best ~ E0`` gives ``xi = |E_min - E_best| + delta ~ delta``, and ``K`` shrinks of ``delta/K``
+then leave ``xi ~ 1e-11``, so no episode can succeed until the next reset. ``xi0 > delta`` is
+required. Evaluation episodes must not update the curriculum: :func:`update` with
+``evaluation=True`` returns the state unchanged.
 
 ``xi0``: the published values are distances from a "fake" minimum; with the exact ``E0`` as
 ``E_min`` the kit derives ``xi0`` from the problem -- by default the Hartree-Fock error
@@ -23,6 +26,10 @@ import dataclasses
 from typing import NamedTuple
 
 import jax.numpy as jnp
+
+#: The published initial thresholds xi0 (spec section 6), measured from the "fake" minimum
+#: ``constant - sum |w_i|``: used when ``e_min="pauli-bound"``.
+PUBLISHED_THRESHOLD0 = {"H2-2q": 0.97, "H2-3q": 1.63, "H2-4q": 1.016, "LiH-4q": 2.45, "LiH-6q": 2.90, "H2O-8q": 5.0}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +48,11 @@ class CurriculumConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"curriculum {name} must be a positive integer, got {value!r}")
+
+    @property
+    def floor(self) -> float:
+        """The lowest threshold the curriculum allows: ``delta / K``."""
+        return self.delta / self.n_shrinks
 
     @classmethod
     def published(cls, n_qubits: int) -> CurriculumConfig:
@@ -83,7 +95,8 @@ def update(
     best = jnp.minimum(state.best_energy, episode_best_energy)
     successes = state.successes + jnp.asarray(success, jnp.int32)
     shrink = (successes >= config.n_successes) & (state.shrinks < config.n_shrinks)
-    threshold = jnp.where(shrink, state.threshold - config.delta / config.n_shrinks, state.threshold)
+    shrunk = jnp.maximum(state.threshold - config.delta / config.n_shrinks, config.floor)
+    threshold = jnp.where(shrink, shrunk, state.threshold)
     successes = jnp.where(shrink, 0, successes)
     shrinks = jnp.where(shrink, state.shrinks + 1, state.shrinks)
     greedy = episodes % config.greedy_period == 0

@@ -13,7 +13,9 @@ the new circuit (a fresh, possibly finite-shot, evaluation), (4) computes the re
 
 * ``+success_reward`` when ``|E_t - E_min| < threshold`` (terminated);
 * ``failure_reward`` when the last allowed step ``L`` is reached without success (terminated);
-* otherwise ``clip((E_{t-1} - E_t) / |E_{t-1} - E_min|, -1, 1)``.
+* otherwise ``clip((E_{t-1} - E_t) / max(|E_{t-1} - E_min|, reward_floor), -1, 1)``: the floor
+  (default 1e-4 Ha) keeps the normalisation bounded near convergence, where ``|E_{t-1} - E_min|``
+  goes to 0 and rounding-level changes would otherwise earn a full +-1.
 
 Random halting: at reset ``h ~ NegativeBinomial(r, p)`` (failures before ``r`` successes,
 mean ``r (1-p)/p``) clipped to ``[h_min, L]``; the episode is cut after ``h`` gates. The cut is
@@ -32,13 +34,14 @@ import numpy as np
 
 from .._x64 import x64
 from ..optim import spsa as _spsa
-from ..optim.vqe import energy_objective, param_mask
+from ..optim.vqe import batched_objective, energy_objective, param_mask
 from ..problems import Problem
 from ..sim.circuit import Circuit
 from ..sim.noise import NoiseModel
-from ..sim.shots import check_shots
+from ..sim.shots import VARIANCES, check_shots
 from ..sim.simulator import Evaluator
 from . import actions as A
+from .curriculum import PUBLISHED_THRESHOLD0
 
 #: Default layer capacity / maximum steps per episode by qubit count (spec section 3).
 DEFAULT_MAX_STEPS = {2: 40, 3: 40, 4: 40, 5: 70, 6: 70, 7: 250, 8: 250}
@@ -70,6 +73,7 @@ class EnvParams:
     halt_p: float = _static(0.573)
     halt_min: int = _static(25)
     halt_terminal: bool = _static(True)
+    reward_floor: float = _static(1e-4)
     success_reward: float = _static(5.0)
     failure_reward: float = _static(-5.0)
     new_angle: str = _static("zeros")
@@ -114,7 +118,7 @@ def make_params(
     shots: int | None = None,
     variance: str = "exact",
     start: str = "zeros",
-    e_min: str = "exact",
+    e_min: str | float = "exact",
     threshold0: float | None = None,
     coupling_map: list[tuple[int, int]] | None = None,
     **options,
@@ -127,12 +131,15 @@ def make_params(
         max_steps: ``L`` (default :data:`DEFAULT_MAX_STEPS`).
         spsa: inner optimiser config (default: Adam-SPSA preset for the problem, 500 evaluations).
         shots: shots per Pauli term for every energy evaluation (None = exact expectations).
+        variance: shot-noise model, ``"exact"`` (``(1 - <P>^2)/N``) or ``"published"`` (``1/N``).
         start: ``"zeros"`` (the published setting) or ``"hf"`` (start from the HF bitstring).
-        e_min: ``"exact"`` (E0) or ``"pauli-bound"`` (constant - sum |w_i|, the published "fake"
-            minimum).
-        threshold0: curriculum threshold used when :func:`reset` gets none (default: the error
-            of the Hartree-Fock state, ``|E_HF - E_min|``: the first curriculum stage asks the
-            agent to beat Hartree-Fock, a chemically meaningful and problem-derived bar).
+        e_min: the reference minimum of the reward and curriculum: ``"exact"`` (E0),
+            ``"pauli-bound"`` (constant - sum |w_i|, the published "fake" minimum) or a number (Ha).
+        threshold0: curriculum threshold used when :func:`reset` gets none. Default: with
+            ``"pauli-bound"`` the published xi0 of the problem (:data:`PUBLISHED_THRESHOLD0`, which
+            was measured from that minimum); otherwise the error of the Hartree-Fock state,
+            ``|E_HF - E_min|``: the first curriculum stage asks the agent to beat Hartree-Fock, a
+            chemically meaningful and problem-derived bar.
         coupling_map: allowed directed CNOT pairs (default all).
         **options: further static fields of :class:`EnvParams` (halting, rewards, ...);
             ``halt_min`` defaults to ``min(25, L)``.
@@ -145,18 +152,20 @@ def make_params(
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
     if start not in ("zeros", "hf"):
         raise ValueError(f"start must be 'zeros' or 'hf', got {start!r}")
-    if e_min not in ("exact", "pauli-bound"):
-        raise ValueError(f"e_min must be 'exact' or 'pauli-bound', got {e_min!r}")
+    reference = reference_minimum(problem, e_min)
+    if variance not in VARIANCES:
+        raise ValueError(f"variance must be one of {VARIANCES}, got {variance!r}")
     ev = Evaluator.create(problem.hamiltonian, noise, problem.hf_bitstring if start == "hf" else None)
     ev = dataclasses.replace(ev, loop="while")  # episodes fill the L slots gradually
-    reference = problem.e0 if e_min == "exact" else problem.hamiltonian.constant - problem.hamiltonian.l1_norm
     empty = Circuit(n, L)
     e_start = float(ev.energy(empty, jnp.zeros(L)))
     scale = max(abs(e_start - reference), 1e-3)
-    if threshold0 is None:  # first stage: beat Hartree-Fock (spec section 6 leaves the choice to us)
+    if threshold0 is None and e_min == "pauli-bound" and problem.name in PUBLISHED_THRESHOLD0:
+        threshold0 = PUBLISHED_THRESHOLD0[problem.name]
+    elif threshold0 is None:  # first stage: beat Hartree-Fock (spec section 6 leaves the choice to us)
         threshold0 = abs(problem.e_hf - reference)
-    if not threshold0 > 0:
-        raise ValueError(f"curriculum threshold must be positive, got {threshold0}")
+    if not (isinstance(threshold0, int | float) and np.isfinite(threshold0) and threshold0 > 0):
+        raise ValueError(f"curriculum threshold must be a positive number, got {threshold0!r}")
     allowed = np.ones(A.n_actions(n), bool)
     if coupling_map is not None:
         pairs = {(int(a), int(b)) for a, b in coupling_map}
@@ -188,7 +197,25 @@ def make_params(
     return params
 
 
+E_MIN_CHOICES = ("exact", "pauli-bound")
+
+
+def reference_minimum(problem: Problem, e_min: str | float) -> float:
+    """``E_min`` of the reward and curriculum: ``"exact"`` = E0, ``"pauli-bound"`` = the published
+    "fake" minimum ``constant - sum_i |w_i|`` (a lower bound on every energy), or a number (Ha)."""
+    if isinstance(e_min, str):
+        if e_min == "exact":
+            return float(problem.e0)
+        if e_min == "pauli-bound":
+            return float(problem.hamiltonian.constant - problem.hamiltonian.l1_norm)
+    elif isinstance(e_min, int | float) and not isinstance(e_min, bool) and np.isfinite(e_min):
+        return float(e_min)
+    raise ValueError(f"e_min must be 'exact', 'pauli-bound' or a finite number (Ha), got {e_min!r}")
+
+
 def _validate(p: EnvParams) -> None:
+    if not (np.isfinite(p.reward_floor) and p.reward_floor > 0):
+        raise ValueError(f"reward_floor must be a positive number (Ha), got {p.reward_floor!r}")
     if not (0 < p.halt_p < 1 and p.halt_r > 0):
         raise ValueError(f"halting needs r > 0 and 0 < p < 1, got r={p.halt_r}, p={p.halt_p}")
     if not 1 <= p.halt_min <= p.max_steps:
@@ -271,13 +298,13 @@ def append_gate(circuit: Circuit, action, n_qubits: int, new_angle=0.0) -> Circu
 
 
 def _optimise(key, circuit: Circuit, params: EnvParams):
-    """Adam-SPSA on all angles of ``circuit``; returns (angles, fresh energy, exact energy)."""
+    """Adam-SPSA on all angles of ``circuit``; returns (angles, fresh energy, exact energy).
+
+    The optimiser measures the warm start first and returns the best point it measured, so with
+    exact energies a step never ends above the energy of its own start."""
     ev = params.evaluator
-    f = energy_objective(ev, circuit, params.shots, params.variance)
-
-    def batched(points, k):
-        return jax.vmap(f)(points, jax.random.split(k, points.shape[0]))
-
+    f = energy_objective(ev, circuit, params.shots, params.variance, len(params.spsa.stage_budgets))
+    batched = batched_objective(f)
     k_opt, k_eval = jax.random.split(key)
     has_angles = jnp.any(circuit.slots >= 0)
     angles = jax.lax.cond(
@@ -287,7 +314,8 @@ def _optimise(key, circuit: Circuit, params: EnvParams):
         circuit.angles,
     )
     exact = ev.energy(circuit, angles)
-    energy = exact if params.shots is None else f(angles, k_eval)
+    last_stage = len(params.spsa.stage_budgets) - 1  # the reported energy: the final stage's shots
+    energy = exact if params.shots is None else f(angles, k_eval, last_stage)
     return angles, energy, exact
 
 
@@ -312,7 +340,8 @@ def step(key: jax.Array, state: EnvState, action, params: EnvParams):
     t = state.step + 1
     success = jnp.abs(energy - params.e_min) < state.threshold
     full = t >= L
-    shaped = jnp.clip((state.energy - energy) / jnp.abs(state.energy - params.e_min), -1.0, 1.0)
+    gap = jnp.maximum(jnp.abs(state.energy - params.e_min), params.reward_floor)
+    shaped = jnp.clip((state.energy - energy) / gap, -1.0, 1.0)
     reward = jnp.where(success, params.success_reward, jnp.where(full, params.failure_reward, shaped))
     halted = (t >= state.halt_step) & ~success & ~full
     terminated = success | full | (halted & params.halt_terminal)
@@ -337,7 +366,10 @@ def step(key: jax.Array, state: EnvState, action, params: EnvParams):
     terminated = jnp.where(legal, terminated, True)
     truncated = jnp.where(legal, truncated, False)
     counts = _counts(new)
+    has_angles = jnp.any(circuit.slots >= 0)
     info = {
+        # objective calls this step: the inner optimiser (none without angles) + the reported energy
+        "evaluations": jnp.where(legal, jnp.where(has_angles, params.spsa.evaluations, 0) + 1, 0),
         "error": jnp.abs(new.exact_energy - params.e0),
         "chemically_accurate": jnp.abs(new.exact_energy - params.e0) < params.chemical_accuracy,
         "success": success & legal,

@@ -8,6 +8,8 @@ figures work without ipywidgets).
 from .draw import circuit_figsize, draw, draw_text, format_angle, layers
 from .plots import (
     bloch_shrink,
+    comparison_curves,
+    comparison_table,
     energy_landscape,
     error_curve,
     learning_curve,
@@ -19,6 +21,8 @@ from .plots import (
 )
 
 __all__ = [
+    "comparison_curves",
+    "comparison_table",
     "bloch_shrink",
     "circuit_figsize",
     "draw",

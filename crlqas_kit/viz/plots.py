@@ -95,6 +95,101 @@ def threshold_curve(episodes, ax=None):
     return fig
 
 
+_PANELS = (
+    ("success_rate", "success rate (vs ξ)", False),
+    ("accurate_rate", "chemically accurate rate", False),
+    ("median_error", "median |E − E0| (Ha)", True),
+    ("median_gates", "median gates", False),
+    ("eps", "ε", False),
+    ("threshold", "median threshold ξ (Ha)", True),
+)
+
+
+@shown_once
+def comparison_curves(runs: Mapping[str, Any], window: int | None = None):
+    """Learning curves of several runs on one figure (e.g. ``{"DDQN": res, "random": res2}``).
+
+    Six panels over episodes, in windows of ``window`` episodes pooled over seeds
+    (:func:`crlqas_kit.results.learning_stats`; default: a twentieth of the shortest run, at
+    least 1): success rate against the curriculum threshold, chemical-accuracy rate, median
+    error (log, with the chemical-accuracy line), median circuit length, ε, and ξ.
+    """
+    import matplotlib.pyplot as plt
+
+    from ..results import learning_stats
+
+    if not runs:
+        raise ValueError("comparison_curves needs at least one run")
+    if window is None:
+        window = min(_default_window(r) for r in runs.values())
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6), layout="constrained")
+    for label, run in runs.items():
+        stats = learning_stats(run, window)
+        for ax, (key, _, log) in zip(axes.flat, _PANELS, strict=True):
+            y = np.asarray(stats[key], dtype=float)
+            if np.all(~np.isfinite(y)):
+                continue
+            (ax.semilogy if log else ax.plot)(stats["episode"], y, marker=".", label=label, gid=f"{key}:{label}")
+    for ax, (key, title, _) in zip(axes.flat, _PANELS, strict=True):
+        ax.set(xlabel="episode", title=title)
+        if key == "median_error":
+            ax.axhline(CHEMICAL_ACCURACY, color="k", ls="--", lw=1, gid="chemical_accuracy")
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle(f"Learning curves (windows of {window} episodes, seeds pooled)")
+    return fig
+
+
+def _default_window(episodes) -> int:
+    lengths = [len(v) for v in _by_seed(episodes, "error").values()]
+    return max(1, min(lengths, default=0) // 20)
+
+
+def comparison_summary(runs: Mapping[str, Any], window: int | None = None) -> str:
+    """One sentence per run: its last window's chemical-accuracy rate, median error and length."""
+    from ..results import learning_stats
+
+    window = window or min(_default_window(r) for r in runs.values())
+    parts = []
+    for label, run in runs.items():
+        st = learning_stats(run, window)
+        if not st["episode"]:
+            parts.append(f"{label}: fewer than {window} episodes")
+            continue
+        parts.append(
+            f"{label}: {100 * st['accurate_rate'][-1]:.0f} % chemically accurate, median error "
+            f"{st['median_error'][-1]:.1e} Ha, median {st['median_gates'][-1]:.0f} gates"
+        )
+    last = min((len(learning_stats(r, window)["episode"]) for r in runs.values()), default=0) * window
+    return f"Over episodes {max(1, last - window + 1)}-{last} (seeds pooled): " + "; ".join(parts) + "."
+
+
+def comparison_table(runs: Mapping[str, Any], window: int | None = None) -> str:
+    """Markdown: per run, overall counts and the last window's rates and medians, and the best circuit."""
+    from ..results import learning_stats
+
+    head = (
+        "| run | agent | episodes | objective evaluations | accurate episodes | success rate, last window | "
+        "accurate rate, last window | median error, last window (Ha) | median gates, last window | "
+        "best circuit: error (Ha) / gates / CNOTs |"
+    )
+    lines = [head, "|" + "---|" * 10]
+    for label, run in runs.items():
+        eps = _records(run)
+        stats = learning_stats(eps, window or _default_window(eps))
+        last = {k: (v[-1] if v else float("nan")) for k, v in stats.items()}
+        best = best_entry(getattr(run, "best", {}) or {})
+        per_seed = _by_seed(eps, "evaluations") if eps and "evaluations" in eps[0] else {}
+        evals = int(sum(v[-1] for v in per_seed.values()))
+        agent = eps[0].get("agent", "ddqn") if eps else "-"
+        bc = "-" if best is None else f"{best['error']:.2e} / {best['gates']} / {best['cnots']}"
+        lines.append(
+            f"| {label} | {agent} | {len(eps)} | {evals} | {sum(bool(e['chemically_accurate']) for e in eps)} | "
+            f"{last['success_rate']:.2f} | {last['accurate_rate']:.2f} | {last['median_error']:.2e} | "
+            f"{last['median_gates']:.0f} | {bc} |"
+        )
+    return "\n".join(lines)
+
+
 # -------------------------------------------------------------------------------------------
 # physics figures
 # -------------------------------------------------------------------------------------------
@@ -314,8 +409,13 @@ def best_entry(best: Mapping[int, list[dict[str, Any]]]) -> dict[str, Any] | Non
     return min((entries[0] for entries in best.values() if entries), key=key, default=None)
 
 
-def write_report(run_dir: str | Path) -> Path:
-    """``report.md`` with PNG figures (learning curve, error, threshold, best circuit) in ``run_dir``."""
+def write_report(run_dir: str | Path, compare: Sequence[str | Path] = (), labels: Sequence[str] | None = None) -> Path:
+    """``report.md`` with PNG figures (learning curve, error, threshold, best circuit) in ``run_dir``.
+
+    ``compare``: other run directories (e.g. the random agent's) overlaid on ``comparison.png``
+    and tabulated against this run; ``labels`` names ``[run_dir, *compare]`` (default: each run's
+    agent, or its directory name when two share an agent).
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -337,6 +437,18 @@ def write_report(run_dir: str | Path) -> Path:
         figures["best_circuit.png"] = draw(circ, title=f"best circuit: error {best['error']:.2e} Ha")
     for name, fig in figures.items():  # laid out already (constrained layout / fitted circuit axes)
         fig.savefig(run_dir / name, dpi=110)
+        plt.close(fig)
+    others = [load_run(d) for d in compare]
+    runs = {}
+    if others:
+        names = list(labels) if labels is not None else [r.config.agent for r in (res, *others)]
+        if len(names) != 1 + len(others):
+            raise ValueError(f"labels must name the run and each compared run: {1 + len(others)} labels")
+        if len(set(names)) < len(names):
+            names = [Path(d).name for d in (run_dir, *compare)]
+        runs = dict(zip(names, (res, *others), strict=True))
+        fig = comparison_curves(runs)
+        fig.savefig(run_dir / "comparison.png", dpi=110)
         plt.close(fig)
     cfg = res.config
     lines = [
@@ -360,6 +472,19 @@ def write_report(run_dir: str | Path) -> Path:
         "![threshold](threshold.png)",
         "",
     ]
+    if runs:
+        lines += [
+            "## Against the baselines",
+            "",
+            "The same problem, environment, inner optimiser and budgets; windows of episodes pooled over seeds.",
+            "",
+            comparison_table(runs),
+            "",
+            comparison_summary(runs),
+            "",
+            "![comparison](comparison.png)",
+            "",
+        ]
     if best is not None:
         lines += [
             "## Best circuit",

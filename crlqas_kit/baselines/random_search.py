@@ -1,0 +1,143 @@
+"""Random search over circuits, at the evaluation cost of the CRLQAS environment.
+
+One "episode" of random search:
+
+1. draw the length ``h`` from the environment's halting distribution (``NegBin(r, p)`` clipped
+   to ``[h_min, L]``), so circuits have the lengths CRLQAS episodes have;
+2. draw ``h`` gates one by one, each uniform over the actions legal after the previous ones
+   (the environment's mask: no immediate repeats);
+3. optimise all angles with ``h`` warm-started calls of the environment's inner optimiser
+   (zeros first): exactly the objective evaluations the environment spends on a circuit it
+   builds gate by gate, so equal evaluation budgets compare like with like;
+4. record the final circuit's true error like a CRLQAS episode (``success`` = chemically accurate).
+
+What it lacks against the random agent: no intermediate energies, no early stop on success, no
+curriculum; what it lacks against CRLQAS: any learning. Each episode is one compiled call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ..problems import load_problem
+from ..results import Results, circuit_record
+from ..rl import actions as A
+from ..rl import env as E
+
+
+def _sample(key: jax.Array, params: E.EnvParams) -> dict[str, jnp.ndarray]:
+    """One random circuit of the halting length, optimised; see the module docstring (pure, jittable)."""
+    n, L = params.n_qubits, params.max_steps
+    arr = A.action_arrays(n)
+    wires_of, is_cnot_of = jnp.asarray(arr["wires"]), jnp.asarray(arr["is_cnot"])
+    k_h, k_gates, k_opt = jax.random.split(key, 3)
+    h = E.sample_halt_step(k_h, params)
+    _, state = E.reset(k_h, params)
+
+    def add_gate(i, carry):
+        circuit, moments, last = carry
+        mask = A.legal_mask(last, params.allowed, wires_of)
+        action = jax.random.categorical(jax.random.fold_in(k_gates, i), jnp.where(mask, 0.0, -jnp.inf))
+        wires, is_cnot = wires_of[action], is_cnot_of[action]
+        _, moments = A.place(moments, wires, is_cnot)
+        last = last.at[wires[0]].set(action).at[wires[1]].set(action)
+        return E.append_gate(circuit, action, n), moments, last
+
+    circuit, moments, _ = jax.lax.fori_loop(0, h, add_gate, (state.circuit, state.moments, state.last_action))
+
+    def optimise(i, carry):
+        circuit, energy, exact, evaluations = carry
+        angles, energy, exact = E._optimise(jax.random.fold_in(k_opt, i), circuit, params)
+        evaluations = evaluations + jnp.where(jnp.any(circuit.slots >= 0), params.spsa.evaluations, 0) + 1
+        return dataclasses.replace(circuit, angles=angles), energy, exact, evaluations
+
+    zero = jnp.zeros((), state.energy.dtype)
+    circuit, energy, exact, evaluations = jax.lax.fori_loop(0, h, optimise, (circuit, zero, zero, jnp.asarray(0)))
+    cnots = jnp.sum((jnp.arange(L) < circuit.length) & (circuit.gates == A.GATE_IDS["cx"]))
+    return {
+        "circuit": circuit,
+        "energy": energy,
+        "exact_energy": exact,
+        "gates": circuit.length,
+        "cnots": cnots,
+        "depth": jnp.max(moments),
+        "evaluations": evaluations,
+    }
+
+
+_SAMPLE = jax.jit(_sample)
+
+
+def random_search(
+    config,
+    key: jax.Array | int = 0,
+    *,
+    seeds: Sequence[int] | None = None,
+    callbacks: Sequence[Callable[[dict[str, Any]], Any]] = (),
+    should_stop: Callable[[], bool] | None = None,
+) -> Results:
+    """Random search with ``config`` (a :class:`~crlqas_kit.search_config.SearchConfig`): its
+    problem, noise, environment and inner optimiser; ``config.episodes`` circuits per seed.
+
+    Seeds take turns, one circuit each; ``should_stop()`` is polled between circuits. The
+    results have the run-directory format of a CRLQAS search (``agent = "random-search"``).
+    """
+    from ..search import make_env_params
+
+    problem = load_problem(config.problem)
+    params = make_env_params(config, problem)
+    seed_list = list(seeds) if seeds is not None else [key if isinstance(key, int) else 0]
+    keys = {s: jax.random.key(s) for s in seed_list}
+    results = Results(config=config, seeds=seed_list, problem=problem.summary())
+    spent = dict.fromkeys(seed_list, 0)
+    t0 = time.perf_counter()
+    for episode in range(1, config.episodes + 1):
+        if should_stop is not None and should_stop():
+            results.stopped = True
+            break
+        for seed in seed_list:
+            keys[seed], k = jax.random.split(keys[seed])
+            out = jax.device_get(_SAMPLE(k, params))
+            spent[seed] += int(out["evaluations"])
+            exact = float(out["exact_energy"])
+            c = out["circuit"]
+            record = {
+                "seed": seed,
+                "episode": episode,
+                "return": float("nan"),
+                "energy": float(out["energy"]),
+                "exact_energy": exact,
+                "error": problem.error(exact),
+                "success": problem.is_chemically_accurate(exact),
+                "chemically_accurate": problem.is_chemically_accurate(exact),
+                "gates": int(out["gates"]),
+                "cnots": int(out["cnots"]),
+                "depth": int(out["depth"]),
+                "eps": 1.0,
+                "threshold": float("nan"),
+                "loss": float("nan"),
+                "evaluations": spent[seed],
+                "agent": "random-search",
+            }
+            results.seconds = time.perf_counter() - t0
+            results.add_episode(record, circuit_record(problem.n_qubits, c.gates, c.wires, c.slots, c.angles, c.length))
+            for cb in callbacks:
+                cb({"event": "episode", **record})
+        for cb in callbacks:
+            cb(
+                {
+                    "event": "chunk",
+                    "episodes": [episode] * len(seed_list),
+                    "target": config.episodes,
+                    "seconds": results.seconds,
+                }
+            )
+    results.seconds = time.perf_counter() - t0
+    results.evaluations = dict(spent)
+    return results
