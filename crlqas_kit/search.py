@@ -221,6 +221,8 @@ def make_env_params(config: SearchConfig, problem=None) -> E.EnvParams:
         e_min=config.e_min,
         threshold0=config.threshold0,
         halting=config.halting,
+        halt_r=config.halt_r,
+        halt_p=config.halt_p,
         halt_min=min(config.halt_min, config.max_steps or E.DEFAULT_MAX_STEPS.get(problem.n_qubits, 250)),
         halt_terminal=config.halt_terminal,
     )

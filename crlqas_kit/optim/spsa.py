@@ -305,7 +305,8 @@ class SPSAResult(NamedTuple):
     ``x`` and ``fun`` are the best measured point (``x0`` included) and its value (after
     ``refine``: the refined value); ``x_last`` the final iterate; ``history`` the mean of the
     two perturbed evaluations per iteration ``(iterations,)``; ``evaluations`` the objective
-    calls (``refine`` calls not included; see :func:`run`).
+    calls (``refine`` calls not included; see :func:`run`); ``trace`` the per-iteration outputs
+    of :func:`run`'s ``trace`` function (None without one).
     """
 
     x: jnp.ndarray
@@ -314,6 +315,7 @@ class SPSAResult(NamedTuple):
     fun_last: jnp.ndarray
     history: jnp.ndarray
     evaluations: jnp.ndarray
+    trace: object = None
 
 
 class _Best(NamedTuple):
@@ -342,6 +344,7 @@ def run(
     optimizer: optax.GradientTransformation | None = None,
     refine: Callable[[jnp.ndarray, jax.Array], jnp.ndarray] | None = None,
     candidates: int = 4,
+    trace: Callable[[jnp.ndarray, jnp.ndarray], object] | None = None,
 ) -> SPSAResult:
     """Pure, jittable SPSA loop (call inside ``jit``; the caller validates inputs).
 
@@ -359,6 +362,9 @@ def run(
             objective: the ``candidates`` best measured points are re-evaluated with it and the
             best by the refined value is returned (``fun`` is then the refined value). These
             ``candidates`` calls are not in ``evaluations``; count them at the refine objective's cost.
+        trace: optional ``(best_x, x) -> pytree`` called after every iteration with the best
+            measured point so far and the new iterate (e.g. their exact energies, for benchmarks);
+            its outputs are stacked in ``SPSAResult.trace``.
     """
     x0 = jnp.asarray(x0)
     if not config.stages:
@@ -395,11 +401,13 @@ def run(
             best = best.add(x_new[None], f_x[None])
         else:
             best = best.add(points, values)
-        return (x_new, f_x, opt_state, best, key), jnp.mean(values)
+        out = jnp.mean(values) if trace is None else (jnp.mean(values), trace(best.x[0], x_new))
+        return (x_new, f_x, opt_state, best, key), out
 
     iterations = jnp.arange(config.iterations)
     init = (x0, f0, state, best, key)
     (x, f_last, _, best, key), history = jax.lax.scan(body, init, (iterations, stage_of))
+    history, traced = (history, None) if trace is None else history
     if not published:  # measure the last iterate (published: already measured in the loop)
         last_stage = jnp.asarray(len(config.stage_budgets) - 1, jnp.int32)
         f_last = batched_fun(x[None], jax.random.fold_in(key, 1), last_stage)[0]
@@ -419,6 +427,7 @@ def run(
         evaluations=jnp.asarray(
             1 + config.iterations * (3 if published else 2) + (0 if published else 1) + config.calibration_evaluations
         ),
+        trace=traced,
     )
 
 
