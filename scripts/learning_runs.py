@@ -19,9 +19,7 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -171,19 +169,10 @@ def markdown(entries: list[dict], hea: dict) -> str:
 
 
 def cmd_table(args) -> int:
-    from crlqas_kit.results import package_versions
-
     entries = [e for e in (collect(n) for n in CONFIGS) if e is not None]
     hea = results_runs.hea_baseline("LiH-4q", "none")
     print(markdown(entries, hea))
-    meta = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.processor() or platform.machine()}, {platform.system()}",
-        "versions": package_versions(),
-        "hea_2_layers": hea,
-        "runs": entries,
-    }
-    OUT_JSON.write_text(json.dumps(meta, indent=1) + "\n")
+    results_runs.write_json(OUT_JSON, entries, hea_2_layers=hea)
     return 0
 
 

@@ -227,8 +227,6 @@ def overview(entries: list[dict]) -> str:
 
 
 def cmd_table(args) -> int:
-    from crlqas_kit.results import package_versions
-
     # --only refreshes some configurations and keeps the others' saved entries
     saved = {e["name"]: e for e in json.loads(OUT_JSON.read_text())["runs"]} if OUT_JSON.exists() else {}
     for name in args.only or CONFIGS:
@@ -244,15 +242,22 @@ def cmd_table(args) -> int:
     for entry in entries:
         print(markdown(entry), flush=True)
     print(overview(entries))
+    write_json(OUT_JSON, entries, preset="fast")
+    return 0
+
+
+def write_json(path: Path, entries: list[dict], **extra) -> None:
+    """The raw numbers behind docs/results.md: date, machine, versions, ``extra`` fields, the runs."""
+    from crlqas_kit.results import package_versions
+
     meta = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.processor() or platform.machine()}, {platform.system()}",
         "versions": package_versions(),
-        "preset": "fast",
+        **extra,
         "runs": entries,
     }
-    OUT_JSON.write_text(json.dumps(meta, indent=1) + "\n")
-    return 0
+    path.write_text(json.dumps(meta, indent=1) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -245,3 +245,42 @@ def test_baseline_agents_write_comparable_runs(capsys, tmp_path, search_dir, age
     text = (ddqn / "report.md").read_text()
     assert "## Against the baselines" in text and f"| {agent} |" in text and "| ddqn |" in text
     assert (ddqn / "comparison.png").stat().st_size > 10_000
+
+
+def _tiny_random_config(tmp_path, problem: str, noise: str) -> Path:
+    """A random-agent run of one 2-gate episode with a 4-evaluation optimiser: only the plumbing."""
+    cfg = {
+        "problem": problem,
+        "noise": noise,
+        "agent": "random",
+        "episodes": 1,
+        "max_steps": 2,
+        "halt_min": 1,
+        "eval_episodes": 0,
+        "chunk_steps": 2,
+        "spsa": {"budget": 4},
+        "dqn": {"hidden": [8], "batch_size": 2, "buffer_size": 4},
+    }
+    path = tmp_path / f"{problem}_{noise}.json"
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+def _random_agent_cases():
+    from crlqas_kit.problems import list_problems
+    from crlqas_kit.sim import noise
+
+    cases = [(p, n) for p in list_problems() for n in ("none", "depolarizing")]
+    return cases + [("H2-2q", n) for n in [*noise.PRESETS, *noise.DEVICE_MODELS] if n not in ("none", "depolarizing")]
+
+
+@pytest.mark.parametrize(("problem", "noise"), _random_agent_cases())
+def test_random_agent_runs_for_every_problem_and_noise(capsys, tmp_path, problem, noise):
+    out = tmp_path / "run"
+    rc, stdout, stderr = run(
+        capsys, "search", "--config", _tiny_random_config(tmp_path, problem, noise), "--quiet", "--out", out
+    )
+    assert rc == 0, stderr
+    res = load_run(out)
+    assert res.config.agent == "random" and res.config.noise == noise and len(res.episodes) >= 1
+    assert all(e["agent"] == "random" and 1 <= e["gates"] <= 2 for e in res.episodes)

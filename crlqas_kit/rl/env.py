@@ -164,8 +164,13 @@ def make_params(
         threshold0 = PUBLISHED_THRESHOLD0[problem.name]
     elif threshold0 is None:  # first stage: beat Hartree-Fock (spec section 6 leaves the choice to us)
         threshold0 = abs(problem.e_hf - reference)
-    if not (isinstance(threshold0, int | float) and np.isfinite(threshold0) and threshold0 > 0):
-        raise ValueError(f"curriculum threshold must be a positive number, got {threshold0!r}")
+    message = f"curriculum threshold must be a positive number, got {threshold0!r}"
+    try:
+        threshold0 = float(threshold0)
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
+    if not (np.isfinite(threshold0) and threshold0 > 0):
+        raise ValueError(message)
     allowed = np.ones(A.n_actions(n), bool)
     if coupling_map is not None:
         pairs = {(int(a), int(b)) for a, b in coupling_map}
