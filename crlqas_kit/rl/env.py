@@ -270,6 +270,16 @@ def append_gate(circuit: Circuit, action, n_qubits: int, new_angle=0.0) -> Circu
     )
 
 
+#: Scale of the start-point jitter of the inner optimiser with the exact state-vector engine.
+#: SPSA's symmetric differences ``f(x + c D) - f(x - c D)`` vanish *exactly* at a symmetric
+#: critical point, e.g. the first RY(0) on ``|0..0>`` where ``E(t) = a + b cos t``; the PTM
+#: engine left such points only through rounding noise (~1e-17, amplified by Adam's
+#: normalisation). The state vector is exactly symmetric, so the start point is nudged by
+#: ``SV_START_JITTER * N(0, 1)`` per angle in use: negligible next to SPSA's steps (~0.1), and
+#: enough to leave the critical point. The PTM (noisy) path is unchanged.
+SV_START_JITTER = 1e-6
+
+
 def _optimise(key, circuit: Circuit, params: EnvParams):
     """Adam-SPSA on all angles of ``circuit``; returns (angles, fresh energy, exact energy)."""
     ev = params.evaluator
@@ -280,11 +290,15 @@ def _optimise(key, circuit: Circuit, params: EnvParams):
 
     k_opt, k_eval = jax.random.split(key)
     has_angles = jnp.any(circuit.slots >= 0)
+    mask = param_mask(circuit)
+    x0 = circuit.angles
+    if ev.engine == "statevector":
+        x0 = x0 + SV_START_JITTER * mask * jax.random.normal(jax.random.fold_in(k_opt, 1), x0.shape)
     angles = jax.lax.cond(
         has_angles,
-        lambda x: _spsa.run(batched, x, k_opt, params.spsa, param_mask(circuit)).x,
-        lambda x: x,
-        circuit.angles,
+        lambda x: _spsa.run(batched, x, k_opt, params.spsa, mask).x,
+        lambda x: circuit.angles,
+        x0,
     )
     exact = ev.energy(circuit, angles)
     energy = exact if params.shots is None else f(angles, k_eval)
@@ -356,8 +370,9 @@ def _counts(state: EnvState) -> dict[str, jnp.ndarray]:
 
 def for_batch(params: EnvParams) -> EnvParams:
     """The same parameters with the branch-free simulator kernel, for ``vmap`` over environments
-    (their circuits differ, so a ``lax.switch`` on the wires would run every branch)."""
-    if params.n_qubits > 8:
+    (their circuits differ, so a ``lax.switch`` on the wires would run every branch). The PTM
+    gather kernel stops at 8 qubits (index tables of ``4^n``); the state-vector one has no limit."""
+    if params.n_qubits > 8 and params.evaluator.engine == "ptm":
         return params
     return dataclasses.replace(params, evaluator=dataclasses.replace(params.evaluator, kernel="gather"))
 
