@@ -40,7 +40,7 @@ import numpy as np
 
 from .._x64 import x64
 from . import statevector as sv
-from .circuit import GATE_IDS, Circuit, check_params
+from .circuit import GATE_IDS, Circuit, check_params, fold_gates
 from .noise import NoiseModel, parse_noise
 from .paulis import PAULI_MATRICES, PauliSum
 from .ptm import GATE_PTMS, rotation_ptm, swap_qubits_ptm
@@ -286,16 +286,7 @@ class Evaluator:
 
         if self.kernel == "gather" and n >= 2:
             step = step_gather  # noqa: F811  (branch-free: vmaps over circuits without select)
-        if self.loop == "while":  # visit only the gates in use; not reverse-differentiable
-            gates, wires, slots = (jnp.asarray(a) for a in (circuit.gates, circuit.wires, circuit.slots))
-
-            def body(i, state):
-                return step(state, (gates[i], wires[i], slots[i], jnp.asarray(True)))[0]
-
-            return jax.lax.fori_loop(0, circuit.length, body, state)
-        active = jnp.arange(circuit.capacity) < circuit.length
-        state, _ = jax.lax.scan(step, state, (circuit.gates, circuit.wires, circuit.slots, active))
-        return state
+        return fold_gates(lambda s, gate: step(s, gate)[0], state, circuit, self.loop)
 
     def measured(self, state: jnp.ndarray) -> jnp.ndarray:
         """Apply the readout maps to a Pauli vector (identity when there is no readout error)."""

@@ -40,7 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .circuit import GATE_IDS, Circuit
+from .circuit import GATE_IDS, Circuit, fold_gates
 from .paulis import PauliSum
 
 _FIRST_2Q = GATE_IDS["cx"]
@@ -80,8 +80,11 @@ class PauliTables:
 
 
 def batch_chunk(n_qubits: int) -> int:
-    """Parameter sets evaluated together in a vmapped chunk: about ``2^16`` complex amplitudes."""
-    return max(1, 2 ** (16 - n_qubits))
+    """Parameter sets evaluated together in a vmapped chunk: ``2^17`` complex amplitudes up to
+    8 qubits (the whole batch of 64 in one vmap), ``2^13`` above, where the energy's
+    ``(G, 2^n)`` table no longer fits in cache next to the states (measured, batch 64:
+    n = 10 17 ms vs 23 ms with ``2^17``; n = 12 88 ms vs 125 ms)."""
+    return max(1, 2 ** (17 - n_qubits) if n_qubits <= 8 else 2 ** (13 - n_qubits))
 
 
 def pauli_masks(pauli: str) -> tuple[int, int, int]:
@@ -203,27 +206,28 @@ def evolve(
         u = gate_matrix(g, params[jnp.maximum(slot, 0)])
         target, cmask = _control_mask(g, w, n)
         if kernel == "gather":
-            return apply_gather(psi, u, target, cmask, n), None
+            return apply_gather(psi, u, target, cmask, n)
         branch = jnp.where((g == 0) | ~active, n, target)
-        return jax.lax.switch(branch, branches, psi, u, cmask), None
+        return jax.lax.switch(branch, branches, psi, u, cmask)
 
-    if loop == "while":
-        gates, wires, slots = (jnp.asarray(a) for a in (circuit.gates, circuit.wires, circuit.slots))
-
-        def body(i, psi):
-            return step(psi, (gates[i], wires[i], slots[i], jnp.asarray(True)))[0]
-
-        return jax.lax.fori_loop(0, circuit.length, body, psi)
-    active = jnp.arange(circuit.capacity) < circuit.length
-    psi, _ = jax.lax.scan(step, psi, (circuit.gates, circuit.wires, circuit.slots, active))
-    return psi
+    return fold_gates(step, psi, circuit, loop)
 
 
 def energy(psi: jnp.ndarray, tables: PauliTables) -> jnp.ndarray:
-    """``<psi|H|psi> = Re sum_g sum_b conj(psi[b ^ x_g]) D[g, b] psi[b]``; float64 scalar."""
+    """``<psi|H|psi> = Re sum_g sum_b conj(psi[b ^ x_g]) D[g, b] psi[b]``; float64 scalar.
+
+    A ``lax.scan`` over the ``G`` flip groups: each step is one gather and one fused
+    multiply-reduce over ``2^n`` amplitudes (under ``vmap``, over the batch's ``(B, 2^n)``), so
+    no ``(G, 2^n)`` (or ``(B, G, 2^n)``) intermediate is materialised.
+    """
     idx = jnp.arange(psi.shape[-1], dtype=jnp.int32)
-    flipped = psi[idx[None, :] ^ tables.flips[:, None]]  # (G, 2^n)
-    return jnp.real(jnp.sum(jnp.conj(flipped) * tables.diag * psi[None, :]))
+
+    def group(total, xd):
+        x, d = xd
+        return total + jnp.real(jnp.sum(jnp.conj(psi[idx ^ x]) * d * psi)), None
+
+    total, _ = jax.lax.scan(group, jnp.zeros((), jnp.float64), (tables.flips, tables.diag))
+    return total
 
 
 def term_expectations(psi: jnp.ndarray, tables: PauliTables) -> jnp.ndarray:
