@@ -133,6 +133,7 @@ def test_environment_uses_the_state_vector_when_noiseless():
     h2 = ck.load_problem("H2-2q")
     assert E.make_params(h2, None, max_steps=8).evaluator.engine == "statevector"
     assert E.make_params(h2, "depolarizing", max_steps=8).evaluator.engine == "ptm"
+    assert E.make_params(h2, None, max_steps=8, engine="ptm").evaluator.engine == "ptm"
     batch = E.for_batch(E.make_params(h2, None, max_steps=8))
     assert batch.evaluator.kernel == "gather" and batch.evaluator.engine == "statevector"
 

@@ -117,6 +117,7 @@ def make_params(
     e_min: str = "exact",
     threshold0: float | None = None,
     coupling_map: list[tuple[int, int]] | None = None,
+    engine: str = "auto",
     **options,
 ) -> EnvParams:
     """Build :class:`EnvParams` for a problem.
@@ -134,6 +135,8 @@ def make_params(
             of the Hartree-Fock state, ``|E_HF - E_min|``: the first curriculum stage asks the
             agent to beat Hartree-Fock, a chemically meaningful and problem-derived bar).
         coupling_map: allowed directed CNOT pairs (default all).
+        engine: simulator engine, ``"auto"`` (state vector when noiseless, else PTM), ``"ptm"``
+            or ``"statevector"`` (see :meth:`~crlqas_kit.sim.simulator.Evaluator.create`).
         **options: further static fields of :class:`EnvParams` (halting, rewards, ...);
             ``halt_min`` defaults to ``min(25, L)``.
     """
@@ -147,7 +150,7 @@ def make_params(
         raise ValueError(f"start must be 'zeros' or 'hf', got {start!r}")
     if e_min not in ("exact", "pauli-bound"):
         raise ValueError(f"e_min must be 'exact' or 'pauli-bound', got {e_min!r}")
-    ev = Evaluator.create(problem.hamiltonian, noise, problem.hf_bitstring if start == "hf" else None)
+    ev = Evaluator.create(problem.hamiltonian, noise, problem.hf_bitstring if start == "hf" else None, engine=engine)
     ev = dataclasses.replace(ev, loop="while")  # episodes fill the L slots gradually
     reference = problem.e0 if e_min == "exact" else problem.hamiltonian.constant - problem.hamiltonian.l1_norm
     empty = Circuit(n, L)
