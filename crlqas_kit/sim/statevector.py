@@ -131,23 +131,25 @@ def basis_index(initial: jnp.ndarray) -> jnp.ndarray:
     return jnp.sum(bits << jnp.arange(n - 1, -1, -1, dtype=jnp.int32))
 
 
+#: 2x2 matrices of the fixed gates indexed by gate id (identity for id 0 and the rotations).
+_FIXED_TABLE = np.stack([np.array(_FIXED.get(g, np.eye(2)), np.complex128) for g in range(_N_GATES)])
+_AXES = np.zeros((_N_GATES, 3))  # one-hot rotation axis (x, y, z) by gate id
+_AXES[GATE_IDS["rx"], 0] = _AXES[GATE_IDS["ry"], 1] = _AXES[GATE_IDS["rz"], 2] = 1.0
+
+
 def gate_matrix(g: jnp.ndarray, theta: jnp.ndarray) -> jnp.ndarray:
     """The 2x2 complex matrix applied by gate id ``g`` with angle ``theta`` (target only for CX/CZ).
 
-    ``RX = [[c, -is], [-is, c]]``, ``RY = [[c, -s], [s, c]]``, ``RZ = diag(e^{-it/2}, e^{it/2})``
-    with ``c = cos(t/2)``, ``s = sin(t/2)``; the identity for id 0 (padding).
+    Rotations ``exp(-i t A / 2) = cos(t/2) I - i sin(t/2) A`` with ``A = xX + yY + zZ`` one-hot:
+    ``[[c - isz, -isx - sy], [-isx + sy, c + isz]]``; fixed gates from a constant table; the
+    identity for id 0 (padding). Built with a few scalar selects (no per-gate table of matrices:
+    at small ``n`` the loop body's op count, not the arithmetic, sets the time).
     """
     c, s = jnp.cos(theta / 2), jnp.sin(theta / 2)
-    c, s = c.astype(jnp.complex128), s.astype(jnp.complex128)
-    zero = jnp.zeros_like(c)
-    rotations = [
-        jnp.array([[c, -1j * s], [-1j * s, c]]),
-        jnp.array([[c, -s], [s, c]]),
-        jnp.array([[c - 1j * s, zero], [zero, c + 1j * s]]),
-    ]
-    fixed = [jnp.asarray(np.array(_FIXED[i], np.complex128)) for i in range(4, _N_GATES)]
-    table = jnp.stack([jnp.eye(2, dtype=jnp.complex128), *rotations, *fixed])
-    return table[g]
+    x, y, z = (jnp.asarray(_AXES)[g, k] for k in range(3))
+    rot = jnp.array([[c - 1j * s * z, -1j * s * x - s * y], [-1j * s * x + s * y, c + 1j * s * z]])
+    is_rot = (g >= GATE_IDS["rx"]) & (g <= GATE_IDS["rz"])
+    return jnp.where(is_rot, rot.astype(jnp.complex128), jnp.asarray(_FIXED_TABLE)[g])
 
 
 def _control_mask(g, wires, n: int):
