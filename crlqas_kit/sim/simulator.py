@@ -16,15 +16,19 @@ Maths (see ``docs/simulator.md``)
 The state is the real Pauli vector ``r_P = Tr(P rho)``, stored as an ``(4,) * n`` tensor (axis q
 = qubit q, index I/X/Y/Z). A gate on wires ``w`` with noise channel ``N`` multiplies the axes ``w``
 by the fused local PTM ``N @ G`` (4x4 or 16x16); nothing of size ``4^n x 4^n`` is ever built.
-Readout errors act on the final vector (:func:`crlqas_kit.sim.noise.readout_map`), and
+From :data:`FUSE_MIN_QUBITS` qubits the switch kernel keeps each qubit's 1-qubit PTMs pending and
+folds them into its next 2-qubit pass: ``N2 G2 (P_a (x) P_b)`` (exact: they commute with gates on
+other qubits). Readout errors act on the final vector (:func:`crlqas_kit.sim.noise.readout_map`), and
 ``E = sum_k h_k r_{P_k}`` is a gather and a dot product with the Hamiltonian's coefficients.
 
 Compilation
 -----------
-The circuit is data (:class:`~crlqas_kit.sim.circuit.Circuit`); the simulator is one
-``lax.scan`` over its ``capacity`` slots, and each step picks the branch for its wires with
-``lax.switch``. Compiled once per ``(n_qubits, capacity, n_terms, has_readout)``: a new circuit
-architecture, new angles or new noise strengths reuse the same executable.
+The circuit is data (:class:`~crlqas_kit.sim.circuit.Circuit`); the simulator is one loop over
+its gates (:func:`~crlqas_kit.sim.circuit.fold_gates`: a ``lax.scan`` over the ``capacity`` slots
+whose padding is skipped, or a ``while`` loop over the ``length`` gates in use), and each step
+picks the branch for its wires with ``lax.switch``. Compiled once per ``(n_qubits, capacity,
+n_terms, has_readout)``: a new circuit architecture, new angles or new noise strengths reuse the
+same executable.
 """
 
 from __future__ import annotations
