@@ -5,6 +5,8 @@ Run from the repository root::
     PYTHONPATH=. python benchmarks/simulator.py                     # full run (~10-15 min, 2 cores)
     PYTHONPATH=. python benchmarks/simulator.py --quick --n 2 4      # smoke test
     PYTHONPATH=. python benchmarks/simulator.py --report benchmarks/results/simulator.json  # markdown table
+    PYTHONPATH=. python benchmarks/simulator.py --noiseless          # state vector vs Aer/qulacs/lightning
+                                                                     # + RL-step timing (benchmarks/noiseless.py)
 
 Workload ("hardware efficient"): ``L`` layers of RY and RZ on every qubit followed by a CNOT
 ladder ``(q, q+1)``; ``L = max(1, round(G / (3n - 1)))`` for a nominal gate count ``G`` of 20 or
@@ -721,6 +723,11 @@ def measure_configuration(n, g, terms, ops, params, args, over) -> dict:
 # Main
 # ----------------------------------------------------------------------------------------------
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--noiseless" in argv:  # the state-vector comparison and RL-step timing: benchmarks/noiseless.py
+        from noiseless import main as noiseless_main
+
+        return noiseless_main([a for a in argv if a != "--noiseless"])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (development)")
     parser.add_argument("--n", type=int, nargs="+", default=[2, 4, 6, 8, 10])
@@ -755,7 +762,7 @@ def main(argv=None) -> int:
         print(render(json.loads(Path(args.report).read_text())))
         return 0
 
-    command = "python benchmarks/simulator.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python benchmarks/simulator.py " + " ".join(argv)
     if args.memory_only:
         out = Path(args.out)
         data = json.loads(out.read_text())

@@ -6,6 +6,9 @@ import os
 
 # Must happen before anything imports jax: tests always run on the CPU backend.
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# Tests compile from scratch and write nothing under ~/.cache: the persistent compilation cache
+# that ``import crlqas_kit`` turns on is tested explicitly (tests/test_compile_cache.py).
+os.environ.setdefault("CRLQAS_NO_COMPILE_CACHE", "1")
 
 import pytest  # noqa: E402
 

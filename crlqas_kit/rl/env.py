@@ -121,6 +121,7 @@ def make_params(
     e_min: str | float = "exact",
     threshold0: float | None = None,
     coupling_map: list[tuple[int, int]] | None = None,
+    engine: str = "auto",
     **options,
 ) -> EnvParams:
     """Build :class:`EnvParams` for a problem.
@@ -141,6 +142,8 @@ def make_params(
             ``|E_HF - E_min|``: the first curriculum stage asks the agent to beat Hartree-Fock, a
             chemically meaningful and problem-derived bar.
         coupling_map: allowed directed CNOT pairs (default all).
+        engine: simulator engine, ``"auto"`` (state vector when noiseless, else PTM), ``"ptm"``
+            or ``"statevector"`` (see :meth:`~crlqas_kit.sim.simulator.Evaluator.create`).
         **options: further static fields of :class:`EnvParams` (halting, rewards, ...);
             ``halt_min`` defaults to ``min(25, L)``.
     """
@@ -155,7 +158,7 @@ def make_params(
     reference = reference_minimum(problem, e_min)
     if variance not in VARIANCES:
         raise ValueError(f"variance must be one of {VARIANCES}, got {variance!r}")
-    ev = Evaluator.create(problem.hamiltonian, noise, problem.hf_bitstring if start == "hf" else None)
+    ev = Evaluator.create(problem.hamiltonian, noise, problem.hf_bitstring if start == "hf" else None, engine=engine)
     ev = dataclasses.replace(ev, loop="while")  # episodes fill the L slots gradually
     empty = Circuit(n, L)
     e_start = float(ev.energy(empty, jnp.zeros(L)))
@@ -302,21 +305,37 @@ def append_gate(circuit: Circuit, action, n_qubits: int, new_angle=0.0) -> Circu
     )
 
 
+#: Scale of the start-point jitter of the inner optimiser with the exact state-vector engine.
+#: SPSA's symmetric differences ``f(x + c D) - f(x - c D)`` vanish *exactly* at a symmetric
+#: critical point, e.g. the first RY(0) on ``|0..0>`` where ``E(t) = a + b cos t``; the PTM
+#: engine left such points only through rounding noise (~1e-17, amplified by Adam's
+#: normalisation). The state vector is exactly symmetric, so the start point is nudged by
+#: ``SV_START_JITTER * N(0, 1)`` per angle in use: negligible next to SPSA's steps (~0.1), and
+#: enough to leave the critical point. The PTM (noisy) path is unchanged.
+SV_START_JITTER = 1e-6
+
+
 def _optimise(key, circuit: Circuit, params: EnvParams):
     """Adam-SPSA on all angles of ``circuit``; returns (angles, fresh energy, exact energy).
 
     The optimiser measures the warm start first and returns the best point it measured, so with
-    exact energies a step never ends above the energy of its own start."""
+    exact energies a step never ends above the energy of its own start (with the state-vector
+    engine, of the start nudged by :data:`SV_START_JITTER`: ~1e-12 Ha at an optimum, where the
+    gradient vanishes)."""
     ev = params.evaluator
     f = energy_objective(ev, circuit, params.shots, params.variance, len(params.spsa.stage_budgets))
     batched = batched_objective(f)
     k_opt, k_eval = jax.random.split(key)
     has_angles = jnp.any(circuit.slots >= 0)
+    mask = param_mask(circuit)
+    x0 = circuit.angles
+    if ev.engine == "statevector":
+        x0 = x0 + SV_START_JITTER * mask * jax.random.normal(jax.random.fold_in(k_opt, 1), x0.shape)
     angles = jax.lax.cond(
         has_angles,
-        lambda x: _spsa.run(batched, x, k_opt, params.spsa, param_mask(circuit)).x,
-        lambda x: x,
-        circuit.angles,
+        lambda x: _spsa.run(batched, x, k_opt, params.spsa, mask).x,
+        lambda x: circuit.angles,
+        x0,
     )
     exact = ev.energy(circuit, angles)
     last_stage = len(params.spsa.stage_budgets) - 1  # the reported energy: the final stage's shots
@@ -393,8 +412,9 @@ def _counts(state: EnvState) -> dict[str, jnp.ndarray]:
 
 def for_batch(params: EnvParams) -> EnvParams:
     """The same parameters with the branch-free simulator kernel, for ``vmap`` over environments
-    (their circuits differ, so a ``lax.switch`` on the wires would run every branch)."""
-    if params.n_qubits > 8:
+    (their circuits differ, so a ``lax.switch`` on the wires would run every branch). The PTM
+    gather kernel stops at 8 qubits (index tables of ``4^n``); the state-vector one has no limit."""
+    if params.n_qubits > 8 and params.evaluator.engine == "ptm":
         return params
     return dataclasses.replace(params, evaluator=dataclasses.replace(params.evaluator, kernel="gather"))
 

@@ -22,6 +22,7 @@ import numbers
 from collections.abc import Iterable, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 #: gate name -> (id, number of wires, parametric?)
@@ -239,6 +240,32 @@ class Circuit:
             f"{name}({','.join(map(str, wires))}{'' if a is None else f'; {a:.4g}'})" for name, wires, a in self.ops()
         )
         return f"Circuit(n_qubits={self.n_qubits}, capacity={self.capacity}, gates=[{body}])"
+
+
+def fold_gates(step, state, circuit: Circuit, loop: str = "scan"):
+    """Fold ``step(state, (gate, wires, slot, active)) -> state`` over the circuit's gates.
+
+    ``loop="while"``: a ``fori_loop`` over the ``length`` gates in use (forward only; under a
+    ``vmap`` over circuits it runs to the batch's longest circuit). ``loop="scan"``: a
+    ``lax.scan`` over all ``capacity`` slots (reverse-differentiable) in which padding and
+    unused slots skip the gate through ``lax.cond`` -- a real branch when the circuit is not
+    batched, so a short circuit in a long buffer costs its own gates plus a loop step per slot.
+    """
+    gates, wires, slots = (jnp.asarray(a) for a in (circuit.gates, circuit.wires, circuit.slots))
+    if loop == "while":
+
+        def body(i, state):
+            return step(state, (gates[i], wires[i], slots[i], jnp.asarray(True)))
+
+        return jax.lax.fori_loop(0, circuit.length, body, state)
+    active = jnp.arange(circuit.capacity) < circuit.length
+
+    def scan_step(state, gate):
+        used = gate[3] & (gate[0] != 0)
+        return jax.lax.cond(used, lambda s: step(s, gate), lambda s: s, state), None
+
+    state, _ = jax.lax.scan(scan_step, state, (gates, wires, slots, active))
+    return state
 
 
 def check_params(params, n_params: int) -> np.ndarray:
