@@ -400,7 +400,8 @@ def test_random_agent_takes_legal_uniform_actions_and_never_learns(random_run, r
     assert all(np.isnan(e["loss"]) for e in results.episodes)
     assert results.evals == []  # a greedy evaluation of a random policy would be meaningless
     assert int(ts.buffer.size) == 0 and int(ts.agent.updates) == 0  # nothing stored, nothing learned
-    fresh = make_trainer(CFG.replace(agent="random")).init(jax.random.key(SEED)).agent
+    with enable_x64():  # as inside search
+        fresh = make_trainer(CFG.replace(agent="random")).init(jax.random.key(SEED)).agent
     assert_same_state(ts.agent, fresh)
     # same environment, curriculum and budget: the curriculum counted every episode
     assert int(ts.curriculum.episodes) == len(results.episodes)

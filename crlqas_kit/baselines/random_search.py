@@ -25,6 +25,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from .._x64 import x64
 from ..problems import load_problem
 from ..results import Results, circuit_record
 from ..rl import actions as A
@@ -43,7 +44,9 @@ def _sample(key: jax.Array, params: E.EnvParams) -> dict[str, jnp.ndarray]:
     def add_gate(i, carry):
         circuit, moments, last = carry
         mask = A.legal_mask(last, params.allowed, wires_of)
-        action = jax.random.categorical(jax.random.fold_in(k_gates, i), jnp.where(mask, 0.0, -jnp.inf))
+        action = jax.random.categorical(jax.random.fold_in(k_gates, i), jnp.where(mask, 0.0, -jnp.inf)).astype(
+            jnp.int32
+        )
         wires, is_cnot = wires_of[action], is_cnot_of[action]
         _, moments = A.place(moments, wires, is_cnot)
         last = last.at[wires[0]].set(action).at[wires[1]].set(action)
@@ -74,6 +77,7 @@ def _sample(key: jax.Array, params: E.EnvParams) -> dict[str, jnp.ndarray]:
 _SAMPLE = jax.jit(_sample)
 
 
+@x64
 def random_search(
     config,
     key: jax.Array | int = 0,
