@@ -6,7 +6,7 @@
     crlqas search --problem NAME [--noise SPEC] [--preset fast|paper] [--episodes N] [--seeds S ...]
                   [--agent ddqn|random|random-search] [--e-min exact|pauli-bound|E] [--shots N]
                   [--variance exact|published] [--variant kit|published]
-                  [--time-limit SECONDS] [--until-accurate] --out DIR
+                  [--time-limit SECONDS] [--until-accurate] [--max-evaluations N] --out DIR
     crlqas report DIR [--compare DIR ...]
     crlqas demo [--out DIR]
 
@@ -184,22 +184,30 @@ class _StopRule:
     always trains at least one chunk.
     """
 
-    def __init__(self, time_limit: float | None, until_accurate: bool, results=None, seeds=()) -> None:
+    def __init__(
+        self, time_limit: float | None, until_accurate: bool, results=None, seeds=(), max_evaluations: int | None = None
+    ) -> None:
         self.time_limit = time_limit
         self.until_accurate = until_accurate
+        self.max_evaluations = max_evaluations
         # seeds without a chemically accurate episode yet (a resumed run may have some already)
         self.waiting = {s for s in seeds if results is None or results.first_chemically_accurate(s) is None}
+        self.spent = {s: 0 if results is None else results.evaluations.get(s, 0) for s in seeds}
         self.deadline: float | None = None
-        self.callbacks = [self._episode] if until_accurate else []
+        self.callbacks = [self._episode] if until_accurate or max_evaluations is not None else []
 
     def _episode(self, event: dict) -> None:
         if event["event"] == "episode" and event["chemically_accurate"]:
             self.waiting.discard(event["seed"])
+        if event["event"] == "episode":
+            self.spent[event["seed"]] = event.get("evaluations", 0)
 
     def __call__(self) -> bool:
         if self.time_limit is not None and self.deadline is None:
             self.deadline = time.monotonic() + self.time_limit
         if self.until_accurate and not self.waiting:
+            return True
+        if self.max_evaluations is not None and min(self.spent.values()) >= self.max_evaluations:
             return True
         return self.deadline is not None and time.monotonic() > self.deadline
 
@@ -247,6 +255,8 @@ def cmd_search(args) -> int:
 
     if args.time_limit is not None and not args.time_limit > 0:  # also rejects nan
         raise UsageError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
+    if args.max_evaluations is not None and args.max_evaluations < 1:
+        raise UsageError(f"--max-evaluations must be a positive number of evaluations, got {args.max_evaluations}")
     if args.resume:
         state, results = load_checkpoint(args.resume)
         cfg = results.config if args.episodes is None else results.config.replace(episodes=args.episodes)
@@ -258,7 +268,7 @@ def cmd_search(args) -> int:
     out = _output_dir(args.out)
     print(cfg, file=sys.stderr)
     progress = _Progress(args.quiet)
-    stop = _StopRule(args.time_limit, args.until_accurate, resume[1] if resume else None, seeds)
+    stop = _StopRule(args.time_limit, args.until_accurate, resume[1] if resume else None, seeds, args.max_evaluations)
     results = search(cfg, seeds=seeds, callbacks=[progress, *stop.callbacks], resume=resume, should_stop=stop)
     if not args.quiet:
         print(file=sys.stderr)
@@ -374,6 +384,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--until-accurate",
         action="store_true",
         help="stop once every seed has had a chemically accurate episode (checked between chunks)",
+    )
+    se.add_argument(
+        "--max-evaluations",
+        type=int,
+        metavar="N",
+        help="stop once every seed has spent N objective evaluations (checked between chunks; the way to "
+        "give the DDQN, the random agent and random search the same evaluation budget)",
     )
     se.add_argument("--out", required=True, help="run directory to write")
     se.add_argument("--quiet", action="store_true")

@@ -84,14 +84,14 @@ def cmd_run(args) -> int:
     return 0
 
 
-def collect(name: str) -> dict | None:
+def collect(name: str, run_dir: Path = RUN_DIR) -> dict | None:
     from crlqas_kit.results import learning_stats, load_run, record_to_circuit
     from crlqas_kit.sim.qasm import to_qasm
 
     problem, noise, agent, seeds, limit, window = CONFIGS[name]
     rows, runs = [], []
     for seed in seeds:
-        path = RUN_DIR / f"{name}_s{seed}"
+        path = run_dir / f"{name}_s{seed}"
         if not (path / "config.json").exists():
             continue
         res = load_run(path)
@@ -169,10 +169,10 @@ def markdown(entries: list[dict], hea: dict) -> str:
 
 
 def cmd_table(args) -> int:
-    entries = [e for e in (collect(n) for n in CONFIGS) if e is not None]
+    entries = [e for e in (collect(n, Path(args.run_dir)) for n in CONFIGS) if e is not None]
     hea = results_runs.hea_baseline("LiH-4q", "none")
     print(markdown(entries, hea))
-    results_runs.write_json(OUT_JSON, entries, hea_2_layers=hea)
+    results_runs.write_json(Path(args.out), entries, hea_2_layers=hea, run_dir=str(Path(args.run_dir).name))
     return 0
 
 
@@ -185,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--commit", default="HEAD")
     run.set_defaults(func=cmd_run)
     table = sub.add_parser("table", help="learning data JSON + Markdown tables")
+    table.add_argument("--run-dir", default=str(RUN_DIR), help="where the run directories are")
+    table.add_argument("--out", default=str(OUT_JSON), help="the JSON to write")
     table.set_defaults(func=cmd_table)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -284,3 +284,34 @@ def test_random_agent_runs_for_every_problem_and_noise(capsys, tmp_path, problem
     res = load_run(out)
     assert res.config.agent == "random" and res.config.noise == noise and len(res.episodes) >= 1
     assert all(e["agent"] == "random" and 1 <= e["gates"] <= 2 for e in res.episodes)
+
+
+@pytest.mark.parametrize("agent", ["ddqn", "random-search"])
+def test_max_evaluations_gives_equal_evaluation_budgets(capsys, tmp_path, agent):
+    out = tmp_path / agent
+    rc, _, err = run(
+        capsys,
+        "search",
+        "--problem",
+        "H2-2q",
+        "--episodes",
+        "1000",
+        "--agent",
+        agent,
+        "--max-evaluations",
+        "20000",
+        "--quiet",
+        "--out",
+        out,
+    )
+    assert rc == 0, err
+    res = load_run(out)
+    spent = res.evaluations[0]
+    assert spent >= 20000 and len(res.episodes) < 1000  # stopped by the budget, not the episode count
+    # stopped at the first check after the budget: at most one chunk / one circuit beyond it
+    assert res.episodes[-1]["evaluations"] <= spent
+
+
+def test_bad_max_evaluations(capsys, tmp_path):
+    line = assert_one_line_error(*run(capsys, "search", "--max-evaluations", "0", "--out", tmp_path / "x"))
+    assert "--max-evaluations" in line
