@@ -407,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="the main job: CRLQAS and the random agent on H2-3q, with a report comparing them"
     )
     de.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
-    de.add_argument("--episodes", type=int, default=150, help="training episodes per agent (default 150)")
+    de.add_argument("--episodes", type=int, default=300, help="training episodes per agent (default 300)")
     de.set_defaults(func=cmd_demo)
     return parser
 
