@@ -250,8 +250,7 @@ def _output_dir(path: str) -> Path:
 
 
 def cmd_search(args) -> int:
-    from .results import load_checkpoint
-    from .search import search
+    from .search import load_checkpoint, search
 
     if args.time_limit is not None and not args.time_limit > 0:  # also rejects nan
         raise UsageError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")

@@ -8,7 +8,7 @@ A run directory holds::
     evals.jsonl         greedy evaluation episodes (curriculum untouched)
     best/seed<S>_<i>.qasm, best/seed<S>_<i>.json   the best circuits and their energies
     checkpoint.npz      the whole training state (agent, target, optimiser, buffer, environments,
-                        curriculum, PRNG keys), so ``crlqas search --resume DIR`` continues exactly
+                        curriculum, PRNG keys), so ``crlqas search --resume DIR`` continues exactly (``crlqas_kit.search.load_checkpoint``)
 """
 
 from __future__ import annotations
@@ -315,23 +315,3 @@ def load_run(path: str | Path, with_checkpoint: bool = False) -> Results:
     if with_checkpoint and (path / "checkpoint.npz").exists():
         results.checkpoint = path / "checkpoint.npz"
     return results
-
-
-def load_checkpoint(path: str | Path) -> tuple[Any, Results]:
-    """``(train_state, results)`` of a saved run, ready for ``search(..., resume=...)``."""
-    import jax
-    import jax.numpy as jnp
-
-    from ._x64 import enable_x64
-    from .search import make_trainer
-
-    results = load_run(path, with_checkpoint=True)
-    if results.checkpoint is None:
-        raise ValueError(f"{path} has no checkpoint.npz to resume from")
-    with enable_x64():
-        trainer = make_trainer(results.config)
-        states = [trainer.init(jax.random.key(s)) for s in results.seeds]
-        template = jax.tree.map(lambda *xs: jnp.stack(xs), *states) if len(states) > 1 else states[0]
-        state = load_state(Path(results.checkpoint), template)
-    results.checkpoint = None
-    return state, results

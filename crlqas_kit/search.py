@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
@@ -30,13 +31,13 @@ import jax.numpy as jnp
 
 from ._x64 import enable_x64
 from .problems import load_problem
-from .results import Results, circuit_record
+from .results import Results, circuit_record, load_run, load_state
 from .rl import curriculum as C
 from .rl import env as E
 from .rl import replay as R
 from .rl.actions import action_arrays, legal_mask
 from .rl.dqn import Agent, AgentState, select_action
-from .search_config import SearchConfig
+from .search_config import SearchConfig, make_env_params
 
 
 class TrainState(NamedTuple):
@@ -207,27 +208,6 @@ def _strong(x):
     return jnp.asarray(x, dtype=x.dtype)
 
 
-def make_env_params(config: SearchConfig, problem=None) -> E.EnvParams:
-    """The environment of a run (also used by the random-search baseline)."""
-    problem = load_problem(config.problem) if problem is None else problem
-    return E.make_params(
-        problem,
-        config.noise,
-        max_steps=config.max_steps,
-        spsa=config.spsa,
-        shots=config.shots,
-        variance=config.variance,
-        start=config.start,
-        e_min=config.e_min,
-        threshold0=config.threshold0,
-        halting=config.halting,
-        halt_r=config.halt_r,
-        halt_p=config.halt_p,
-        halt_min=min(config.halt_min, config.max_steps or E.DEFAULT_MAX_STEPS.get(problem.n_qubits, 250)),
-        halt_terminal=config.halt_terminal,
-    )
-
-
 def make_trainer(config: SearchConfig) -> Trainer:
     params = make_env_params(config)
     agent = Agent(config.dqn, params.obs_size, params.n_actions, params.max_steps)
@@ -255,7 +235,7 @@ def search(
 
     ``callbacks`` receive ``{"event": "chunk" | "episode" | "eval", ...}`` dictionaries;
     ``should_stop()`` is polled between chunks. ``resume``: a checkpoint from
-    :func:`crlqas_kit.results.load_checkpoint` to continue exactly where it stopped.
+    :func:`load_checkpoint` to continue exactly where it stopped.
     """
     with enable_x64():
         if config.agent == "random-search":
@@ -375,3 +355,17 @@ def _episodes_from(
             done[seed] += 1
             out.append(record)
     return out
+
+
+def load_checkpoint(path: str | Path) -> tuple[Any, Results]:
+    """``(train_state, results)`` of a saved run, ready for ``search(..., resume=...)``."""
+    results = load_run(path, with_checkpoint=True)
+    if results.checkpoint is None:
+        raise ValueError(f"{path} has no checkpoint.npz to resume from")
+    with enable_x64():
+        trainer = make_trainer(results.config)
+        states = [trainer.init(jax.random.key(s)) for s in results.seeds]
+        template = jax.tree.map(lambda *xs: jnp.stack(xs), *states) if len(states) > 1 else states[0]
+        state = load_state(Path(results.checkpoint), template)
+    results.checkpoint = None
+    return state, results

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from .optim.spsa import SPSAConfig
+from .problems import Problem, load_problem
+from .rl import env as E
 from .rl.curriculum import CurriculumConfig
 from .rl.dqn import DQNConfig
 from .sim.shots import VARIANCES
@@ -115,6 +117,27 @@ class SearchConfig:
         for name in ("spsa", "dqn", "curriculum"):
             lines.append(f"  {name}: {getattr(self, name)}")
         return "\n".join(lines)
+
+
+def make_env_params(config: SearchConfig, problem: Problem | None = None) -> E.EnvParams:
+    """The environment of a run (the search and the random-search baseline share it)."""
+    problem = load_problem(config.problem) if problem is None else problem
+    return E.make_params(
+        problem,
+        config.noise,
+        max_steps=config.max_steps,
+        spsa=config.spsa,
+        shots=config.shots,
+        variance=config.variance,
+        start=config.start,
+        e_min=config.e_min,
+        threshold0=config.threshold0,
+        halting=config.halting,
+        halt_r=config.halt_r,
+        halt_p=config.halt_p,
+        halt_min=min(config.halt_min, config.max_steps or E.DEFAULT_MAX_STEPS.get(problem.n_qubits, 250)),
+        halt_terminal=config.halt_terminal,
+    )
 
 
 def parse_e_min(value: Any) -> str | float:

@@ -22,7 +22,6 @@ from crlqas_kit.results import (
     N_BEST,
     Results,
     circuit_record,
-    load_checkpoint,
     load_run,
     load_state,
     package_versions,
@@ -31,6 +30,7 @@ from crlqas_kit.results import (
 )
 from crlqas_kit.rl.curriculum import CurriculumConfig
 from crlqas_kit.rl.dqn import DQNConfig
+from crlqas_kit.search import load_checkpoint
 from crlqas_kit.search_config import SearchConfig, preset
 from crlqas_kit.sim.circuit import Circuit
 from crlqas_kit.sim.qasm import load_qasm

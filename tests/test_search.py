@@ -17,9 +17,9 @@ import pytest
 
 from crlqas_kit import enable_x64, expectation
 from crlqas_kit.problems import CHEMICAL_ACCURACY, load_problem
-from crlqas_kit.results import load_checkpoint, load_run, record_to_circuit
+from crlqas_kit.results import load_run, record_to_circuit
 from crlqas_kit.rl import curriculum as C
-from crlqas_kit.search import make_trainer, search
+from crlqas_kit.search import load_checkpoint, make_trainer, search
 from crlqas_kit.search_config import preset
 from crlqas_kit.sim.qasm import load_qasm
 

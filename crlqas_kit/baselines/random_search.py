@@ -30,6 +30,7 @@ from ..problems import load_problem
 from ..results import Results, circuit_record
 from ..rl import actions as A
 from ..rl import env as E
+from ..search_config import make_env_params
 
 
 def _sample(key: jax.Array, params: E.EnvParams) -> dict[str, jnp.ndarray]:
@@ -92,8 +93,6 @@ def random_search(
     Seeds take turns, one circuit each; ``should_stop()`` is polled between circuits. The
     results have the run-directory format of a CRLQAS search (``agent = "random-search"``).
     """
-    from ..search import make_env_params
-
     problem = load_problem(config.problem)
     params = make_env_params(config, problem)
     seed_list = list(seeds) if seeds is not None else [key if isinstance(key, int) else 0]
