@@ -8,7 +8,8 @@ A run directory holds::
     evals.jsonl         greedy evaluation episodes (curriculum untouched)
     best/seed<S>_<i>.qasm, best/seed<S>_<i>.json   the best circuits and their energies
     checkpoint.npz      the whole training state (agent, target, optimiser, buffer, environments,
-                        curriculum, PRNG keys), so ``crlqas search --resume DIR`` continues exactly (``crlqas_kit.search.load_checkpoint``)
+                        curriculum, PRNG keys), so ``crlqas search --resume DIR`` continues exactly
+                        (``crlqas_kit.search.load_checkpoint``)
 """
 
 from __future__ import annotations
