@@ -17,6 +17,7 @@ on stderr and exit with code 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -227,6 +228,8 @@ def _search_config(args):
             changes[name] = getattr(args, name)
     if args.variant is not None:
         changes["spsa"] = cfg.spsa.replace(variant=args.variant)
+    if args.min_threshold is not None:
+        changes["curriculum"] = dataclasses.replace(cfg.curriculum, min_threshold=args.min_threshold)
     cfg = cfg.replace(**changes)
     # validate what the search would only reject after compiling, before anything is printed
     from .sim.noise import parse_noise
@@ -364,6 +367,15 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--variance", default=None, help="shot-noise variance: exact (default) or published (1/N)")
     se.add_argument("--variant", default=None, help="Adam-SPSA variant: kit (default) or published")
     se.add_argument(
+        "--min-threshold",
+        dest="min_threshold",
+        type=float,
+        default=None,
+        metavar="HA",
+        help="lowest curriculum threshold in Ha (fast preset: 1.6e-3, chemical accuracy; 0: the published "
+        "delta/K floor only)",
+    )
+    se.add_argument(
         "--seeds",
         type=int,
         nargs="+",
@@ -402,9 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rp.set_defaults(func=cmd_report)
 
-    de = sub.add_parser(
-        "demo", help="the main job: CRLQAS and the random agent on H2-3q, with a report comparing them"
-    )
+    de = sub.add_parser("demo", help="the main job: CRLQAS and the random agent on H2-3q, with a report comparing them")
     de.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
     de.add_argument("--episodes", type=int, default=300, help="training episodes per agent (default 300)")
     de.set_defaults(func=cmd_demo)

@@ -315,3 +315,14 @@ def test_max_evaluations_gives_equal_evaluation_budgets(capsys, tmp_path, agent)
 def test_bad_max_evaluations(capsys, tmp_path):
     line = assert_one_line_error(*run(capsys, "search", "--max-evaluations", "0", "--out", tmp_path / "x"))
     assert "--max-evaluations" in line
+
+
+def test_min_threshold_option(capsys, tmp_path):
+    """The fast preset stops its curriculum at chemical accuracy; --min-threshold 0 restores the
+    published delta/K floor; a negative value is a one-line error."""
+    assert preset("fast", "H2-2q", 2).curriculum.min_threshold == 1.6e-3
+    rc, stdout, _ = run(capsys, "search", "--episodes", "1", "--min-threshold", "0", "--out", tmp_path / "a", "--quiet")
+    assert rc == 0
+    assert load_run(tmp_path / "a").config.curriculum.min_threshold == 0.0
+    line = assert_one_line_error(*run(capsys, "search", "--min-threshold", "-1", "--out", tmp_path / "x"))
+    assert "min_threshold" in line

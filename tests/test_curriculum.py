@@ -113,16 +113,18 @@ def test_collapse_case_is_stopped_at_the_floor():
     n_successes=st.integers(1, 4),
     n_shrinks=st.integers(1, 12),
     factor=st.floats(1.0001, 50.0),
+    min_threshold=st.one_of(st.just(0.0), st.floats(0.0, 1e-2)),
     episodes=st.lists(
         st.tuples(st.booleans(), st.one_of(st.just(0.0), st.floats(0.0, 1e-3), st.floats(0.0, 2.0))),
         min_size=1,
         max_size=80,
     ),
 )
-def test_threshold_never_falls_below_the_floor(delta, period, n_successes, n_shrinks, factor, episodes):
+def test_threshold_never_falls_below_the_floor(delta, period, n_successes, n_shrinks, factor, min_threshold, episodes):
     """Property: in every sequence of training episodes (including energies exactly at E_min) the
-    threshold stays >= delta/K > 0."""
-    cfg = C.CurriculumConfig(delta=delta, greedy_period=period, n_successes=n_successes, n_shrinks=n_shrinks)
+    threshold stays >= max(delta/K, min_threshold) > 0."""
+    cfg = C.CurriculumConfig(delta, period, n_successes, n_shrinks, min_threshold)
+    assert cfg.floor >= max(delta / n_shrinks, min_threshold)
     e_min = -1.0
     states = run(cfg, delta * factor, e_min, [(ok, e_min + gap) for ok, gap in episodes])
     assert min(float(s.threshold) for s in states) >= cfg.floor * (1 - 1e-12) > 0
@@ -193,3 +195,26 @@ def test_env_threshold0_is_a_valid_curriculum_start(name):
     cfg = C.CurriculumConfig.published(problem.n_qubits)
     state = C.init(cfg, float(params.threshold0), float(params.e_min))
     assert float(state.threshold) > cfg.delta
+
+
+def test_min_threshold_stops_shrinks_resets_and_the_start():
+    """``min_threshold`` (e.g. chemical accuracy): by hand, delta = 5e-4, K = 10, floor 1.6e-3.
+    Start 1e-3 -> 1.6e-3; shrinks from a reset at 2.1e-3 (best 1.6e-3 above E_min) stop at 1.6e-3;
+    a reset at E_best = E_min gives max(0 + 5e-4, 1.6e-3) = 1.6e-3, not 5e-4."""
+    cfg = C.CurriculumConfig(delta=5e-4, greedy_period=3, n_successes=1, n_shrinks=10, min_threshold=1.6e-3)
+    assert cfg.floor == 1.6e-3
+    e_min = -1.0
+    episodes = [(False, e_min + 1.6e-3)] * 3 + [(True, e_min + 1.6e-3)] * 2 + [(False, e_min)]
+    with jax.enable_x64(True):
+        assert float(C.init(cfg, 1e-3, e_min).threshold) == 1.6e-3
+    states = run(cfg, 1e-3, e_min, episodes)
+    thresholds = [float(s.threshold) for s in states]
+    assert thresholds[2] == pytest.approx(2.1e-3, abs=1e-15)  # reset: 1.6e-3 + delta
+    assert thresholds[3:5] == pytest.approx([2.05e-3, 2.0e-3], abs=1e-15)  # shrinks of delta/K
+    assert thresholds[5] == pytest.approx(1.6e-3, abs=1e-15)  # reset at E_best = E_min: the floor
+
+
+@pytest.mark.parametrize("bad", [-1e-3, float("nan"), float("inf"), "0.001", True])
+def test_min_threshold_is_validated(bad):
+    with pytest.raises(ValueError, match="min_threshold must be a finite number >= 0"):
+        C.CurriculumConfig(min_threshold=bad)
