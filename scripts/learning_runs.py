@@ -40,22 +40,22 @@ CONFIGS = {
 }
 
 
-def command(name: str, seed: int) -> list[str]:
+def command(name: str, seed: int, run_dir: Path = RUN_DIR) -> list[str]:
     problem, noise, agent, _, limit, _ = CONFIGS[name]
     cmd = [sys.executable, "-m", "crlqas_kit.cli", "search", "--problem", problem, "--noise", noise]
     cmd += ["--preset", "fast", "--agent", agent, "--episodes", "100000", "--seeds", str(seed)]
-    return cmd + ["--time-limit", str(limit), "--quiet", "--out", str(RUN_DIR / f"{name}_s{seed}")]
+    return cmd + ["--time-limit", str(limit), "--quiet", "--out", str(run_dir / f"{name}_s{seed}")]
 
 
-def run_job(name: str, seed: int, code: Path, jobs: int) -> str:
-    out, log = RUN_DIR / f"{name}_s{seed}", RUN_DIR / f"{name}_s{seed}.log"
+def run_job(name: str, seed: int, code: Path, jobs: int, run_dir: Path = RUN_DIR) -> str:
+    out, log = run_dir / f"{name}_s{seed}", run_dir / f"{name}_s{seed}.log"
     if (out / "config.json").exists():
         return f"{out.name}: already done"
     while results_runs.searches_running() >= jobs:
         time.sleep(5)
     with open(log, "w") as fh:
         proc = subprocess.Popen(
-            command(name, seed),
+            command(name, seed, run_dir),
             stdout=fh,
             stderr=subprocess.STDOUT,
             cwd=code,
@@ -67,7 +67,8 @@ def run_job(name: str, seed: int, code: Path, jobs: int) -> str:
 
 
 def cmd_run(args) -> int:
-    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(args.run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
     commit, code = results_runs.snapshot(args.commit)
     print(f"code: {commit} ({code})", flush=True)
     # seeds in the outer loop: DDQN and random of one seed run side by side, under the same load
@@ -79,7 +80,7 @@ def cmd_run(args) -> int:
     ]
     jobs = [(n, CONFIGS[n][3][s]) for n, s in jobs]
     with ThreadPoolExecutor(args.jobs) as pool:
-        for line in pool.map(lambda job: run_job(*job, code, args.jobs), jobs):
+        for line in pool.map(lambda job: run_job(*job, code, args.jobs, run_dir), jobs):
             print(line, flush=True)
     return 0
 
@@ -183,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--jobs", type=int, default=2)
     run.add_argument("--only", nargs="+", choices=list(CONFIGS))
     run.add_argument("--commit", default="HEAD")
+    run.add_argument("--run-dir", default=str(RUN_DIR), help="where to write the run directories")
     run.set_defaults(func=cmd_run)
     table = sub.add_parser("table", help="learning data JSON + Markdown tables")
     table.add_argument("--run-dir", default=str(RUN_DIR), help="where the run directories are")
