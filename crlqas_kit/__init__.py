@@ -3,10 +3,13 @@
 The kit computes in float64: its entry points run under ``jax.enable_x64`` without changing
 JAX's global default for your own code (see :func:`enable_x64` to compose its jittable kernels).
 Compiled kernels are kept in a persistent per-user cache (``~/.cache/crlqas_kit/jax``;
-``CRLQAS_NO_COMPILE_CACHE=1`` turns it off, see :mod:`crlqas_kit._cache`).
+``CRLQAS_NO_COMPILE_CACHE=1`` turns it off, see :mod:`crlqas_kit._cache`). JAX gets one CPU
+device per core (up to 2; ``CRLQAS_CPU_DEVICES`` sets it, see :mod:`crlqas_kit._cores`) so
+large batches of energies use both cores.
 """
 
 from ._cache import enable_compilation_cache
+from ._cores import enable_cpu_devices
 from ._x64 import enable_x64
 from .problems import CHEMICAL_ACCURACY, Problem, list_problems, load_problem
 from .sim import *  # noqa: F403
@@ -15,5 +18,6 @@ from .sim import __all__ as _sim_all
 __version__ = "0.1.0"
 
 enable_compilation_cache()
+enable_cpu_devices()  # the imports above run no JAX computation, so this is still in time
 
 __all__ = ["CHEMICAL_ACCURACY", "Problem", "enable_x64", "list_problems", "load_problem", *_sim_all]

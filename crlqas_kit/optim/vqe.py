@@ -29,7 +29,7 @@ from ..sim.circuit import Circuit, check_params
 from ..sim.noise import NoiseModel
 from ..sim.paulis import PauliSum
 from ..sim.shots import VARIANCES, check_shots, sample_energy
-from ..sim.simulator import Evaluator
+from ..sim.simulator import Evaluator, split_batch
 from . import spsa as _spsa
 
 VQE_METHODS = ("adam-spsa", "spsa", "adam", "cobyla")
@@ -130,11 +130,21 @@ def energy_objective(
     return f
 
 
-def batched_objective(f):
-    """``(points (B, p), key, stage) -> (B,)`` from ``f(x, key, stage)``, one key per point."""
+def batched_objective(f, ev: Evaluator | None = None):
+    """``(points (B, p), key, stage) -> (B,)`` from ``f(x, key, stage)``, one key per point.
+
+    With the evaluator ``ev`` of ``f``, the points are split over the CPU devices where that pays
+    (:func:`crlqas_kit.sim.simulator.split_batch`; same numbers, one core per part)."""
 
     def batched(points, key, stage=0):
-        return jax.vmap(f, in_axes=(0, 0, None))(points, jax.random.split(key, points.shape[0]), stage)
+        keys = jax.random.split(key, points.shape[0])
+
+        def values(points, keys):
+            return jax.vmap(f, in_axes=(0, 0, None))(points, keys, stage)
+
+        if ev is None:
+            return values(points, keys)
+        return split_batch(values, ev.n_qubits, ev.engine, points, keys)
 
     return batched
 
@@ -149,7 +159,7 @@ def refine_objective(ev: Evaluator, circuit: Circuit, reevaluate, variance: str 
     if reevaluate is None:
         return None
     f = energy_objective(ev, circuit, None if reevaluate == "exact" else reevaluate, variance)
-    batched = batched_objective(f)
+    batched = batched_objective(f, ev)
     return lambda points, key: batched(points, key)
 
 
@@ -158,7 +168,7 @@ def _run_spsa(ev, circuit, x0, key, config, shots, variance, reevaluate=None):
     ev = dataclasses.replace(ev, loop="while")
     f = energy_objective(ev, circuit, shots, variance, len(config.stage_budgets))
     refine = refine_objective(ev, circuit, reevaluate, variance)
-    return _spsa.run(batched_objective(f), x0, key, config, param_mask(circuit), refine=refine)
+    return _spsa.run(batched_objective(f, ev), x0, key, config, param_mask(circuit), refine=refine)
 
 
 @partial(jax.jit, static_argnames=("steps", "lr"))

@@ -324,7 +324,7 @@ def _optimise(key, circuit: Circuit, params: EnvParams):
     gradient vanishes)."""
     ev = params.evaluator
     f = energy_objective(ev, circuit, params.shots, params.variance, len(params.spsa.stage_budgets))
-    batched = batched_objective(f)
+    batched = batched_objective(f, ev)
     k_opt, k_eval = jax.random.split(key)
     has_angles = jnp.any(circuit.slots >= 0)
     mask = param_mask(circuit)

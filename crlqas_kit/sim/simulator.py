@@ -356,9 +356,54 @@ class Evaluator:
         Small states are vmapped in chunks of :func:`batch_chunk` parameter sets, large ones
         evaluated one after another (``lax.map``): a vmapped ``4^n`` state wider than the cache
         is slower than a loop, and the chunk also bounds memory to ``chunk * 4^n`` floats.
+
+        From :data:`SHARD_MIN_QUBITS` qubits, with more than one CPU device (``import crlqas_kit``
+        asks for one per core, see :mod:`crlqas_kit._cores`), the batch is split over the
+        devices with ``jax.shard_map``: one core per part (padded to a multiple of the devices).
         """
         chunk = sv.batch_chunk(self.n_qubits) if self.engine == "statevector" else batch_chunk(self.n_qubits)
-        return jax.lax.map(lambda p: self.energy(circuit, p), params, batch_size=chunk)
+        parts = len(shard_devices(self.n_qubits, self.engine, params.shape[0]) or [None])
+        energies = partial(_map_energies, self, circuit, chunk=max(1, min(chunk, -(-params.shape[0] // parts))))
+        return split_batch(energies, self.n_qubits, self.engine, params)
+
+
+#: From how many qubits :meth:`Evaluator.energies` splits a batch over the CPU devices, per engine
+#: (below, one evaluation is too short for the split to pay; measured in docs/benchmarks.md).
+SHARD_MIN_QUBITS = {"ptm": 7, "statevector": 11}
+
+
+def shard_devices(n_qubits: int, engine: str, batch: int) -> list | None:
+    """The CPU devices a batch of ``batch`` energies is split over, or None for no split."""
+    devices = jax.devices()
+    if len(devices) < 2 or batch < 2 or n_qubits < SHARD_MIN_QUBITS[engine]:
+        return None
+    return devices[: min(len(devices), batch)]
+
+
+def split_batch(fn, n_qubits: int, engine: str, *batched):
+    """``fn(*batched)`` for arrays with a leading batch axis ``B`` (output ``(B, ...)``), split
+    over the CPU devices by :func:`shard_devices` with ``jax.shard_map`` (the batch padded to a
+    multiple of the devices with copies of its last row); ``fn`` itself when not split.
+    ``fn`` may close over replicated values (the evaluator, the circuit)."""
+    devices = shard_devices(n_qubits, engine, batched[0].shape[0])
+    if devices is None:
+        return fn(*batched)
+    batch, parts = batched[0].shape[0], len(devices)
+    pad = -(-batch // parts) * parts - batch
+    padded = [jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) if pad else a for a in batched]
+    spec = jax.sharding.PartitionSpec("batch")
+    split = jax.shard_map(
+        fn,
+        mesh=jax.sharding.Mesh(np.asarray(devices), ("batch",)),
+        in_specs=(spec,) * len(batched),
+        out_specs=spec,
+        check_vma=False,  # the kernel's lax.switch branches mix replicated and per-device values
+    )
+    return split(*padded)[:batch]
+
+
+def _map_energies(ev: Evaluator, circuit: Circuit, params: jnp.ndarray, chunk: int) -> jnp.ndarray:
+    return jax.lax.map(lambda p: ev.energy(circuit, p), params, batch_size=chunk)
 
 
 @jax.jit

@@ -1,0 +1,127 @@
+"""One CPU device per core and the batch split over them (crlqas_kit._cores, Evaluator.energies).
+
+The device count is fixed when JAX starts, so each case runs in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fresh(code: str, **env: str) -> tuple[dict, str]:
+    """Run ``code`` (which prints one JSON line last) in a new interpreter; (result, stderr)."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "CRLQAS_CPU_DEVICES")}
+    environ.update(env, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", CRLQAS_NO_COMPILE_CACHE="1")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
+
+
+COUNT = "import json, crlqas_kit, jax; print(json.dumps(len(jax.devices())))"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, min(os.cpu_count() or 1, 2)),
+        ({"CRLQAS_CPU_DEVICES": "1"}, 1),
+        ({"CRLQAS_CPU_DEVICES": "3"}, 3),
+        ({"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}, 4),  # the user's choice is kept
+    ],
+)
+def test_device_count(env, expected):
+    assert fresh(COUNT, **env)[0] == expected
+
+
+def test_bad_device_count_warns_and_uses_the_default():
+    count, stderr = fresh(COUNT, CRLQAS_CPU_DEVICES="two")
+    assert count == min(os.cpu_count() or 1, 2)
+    assert "CRLQAS_CPU_DEVICES must be a positive integer" in stderr and "'two'" in stderr
+
+
+def test_too_late_keeps_one_device():
+    """JAX already computed before the import: the kit keeps the process's single device."""
+    code = (
+        "import json, jax, jax.numpy as jnp; jnp.zeros(1).block_until_ready()\n"
+        "import crlqas_kit\nfrom crlqas_kit._cores import enable_cpu_devices\n"
+        "print(json.dumps([len(jax.devices()), enable_cpu_devices()]))"
+    )
+    assert fresh(code)[0] == [1, None]
+
+
+SPLIT = """
+import json, re
+import numpy as np, jax
+import crlqas_kit
+from crlqas_kit.sim import simulator as sim
+from crlqas_kit.sim.circuit import Circuit
+from crlqas_kit.sim.paulis import PauliSum
+
+rng = np.random.default_rng(7)
+out = {}
+for n, noise in ((7, "depolarizing-2q"), (11, None)):
+    terms = [("".join(rng.choice(list("IXYZ"), n)), float(rng.normal())) for _ in range(6)] + [("Z" * n, 0.5)]
+    ops = [(g, q) for q in range(n) for g in ("ry", "rz")] + [("cx", (q, q + 1)) for q in range(n - 1)]
+    ops += [("rx", q) for q in range(n)]
+    circuit = Circuit.from_ops(n, ops)
+    with jax.enable_x64(True):
+        ev = sim.Evaluator.create(PauliSum.from_list(terms), noise)
+        rows = {}
+        for batch in (1, 2, 5):  # 5: padded to 6 for two devices
+            params = np.zeros((batch, circuit.capacity))
+            params[:, : circuit.n_params] = rng.uniform(0, 2 * np.pi, (batch, circuit.n_params))
+            split = np.asarray(sim._energies(ev, circuit, params))
+            one_by_one = [float(sim._energy(ev, circuit, p)) for p in params]
+            text = sim._energies.lower(ev, circuit, params).as_text()
+            parts = re.findall(r"num_partitions = (\\d+)", text)
+            rows[batch] = [float(np.abs(split - one_by_one).max()), int(parts[0]) if parts else 1, len(split)]
+    out[f"{n}-{ev.engine}"] = rows
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("devices", ["1", "2"])
+def test_split_batch_equals_single_evaluations(devices):
+    """With two devices a batch from SHARD_MIN_QUBITS qubits on is compiled for two partitions
+    (one per core) and gives the single evaluations' energies, padding included; a batch of one
+    and a single device are not split."""
+    result, _ = fresh(SPLIT, CRLQAS_CPU_DEVICES=devices)
+    assert set(result) == {"7-ptm", "11-statevector"}
+    for rows in result.values():
+        for batch, (deviation, partitions, length) in rows.items():
+            assert deviation < 1e-12 and length == int(batch)
+            assert partitions == (2 if devices == "2" and batch != "1" else 1), (batch, partitions)
+
+
+OPTIMISE = """
+import json
+import numpy as np
+import crlqas_kit
+from crlqas_kit.optim import vqe
+from crlqas_kit.sim.circuit import Circuit
+from crlqas_kit.sim.paulis import PauliSum
+
+n = 7
+ham = PauliSum.from_list([("ZZIIIII", 0.7), ("IXXIIII", -0.4), ("IIIIZZI", 0.3), ("YIIIIIY", 0.2)])
+ops = [("ry", q) for q in range(n)] + [("cx", (q, q + 1)) for q in range(n - 1)] + [("rx", q) for q in range(n)]
+circuit = Circuit.from_ops(n, ops)
+out = [vqe.optimize(ham, circuit, "depolarizing", budget=12, key=1, shots=shots).energy for shots in (None, 200)]
+print(json.dumps(out))
+"""
+
+
+def test_inner_optimiser_gives_the_same_numbers_on_one_and_two_devices():
+    """The SPSA points split over two devices (7 noisy qubits) keep their keys: same energies,
+    exact and with shot noise, as on one device (to rounding: the compiled code differs)."""
+    one, _ = fresh(OPTIMISE, CRLQAS_CPU_DEVICES="1")
+    two, _ = fresh(OPTIMISE, CRLQAS_CPU_DEVICES="2")
+    assert two == pytest.approx(one, abs=1e-10)
+    assert one[0] != one[1]  # the shot-noise run is a different computation (the case can fail)
