@@ -27,11 +27,19 @@ ENV_DEVICES = "CRLQAS_CPU_DEVICES"
 MAX_DEVICES = 2
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def requested_devices() -> int:
-    """``$CRLQAS_CPU_DEVICES`` if set, else ``min(os.cpu_count(), MAX_DEVICES)``."""
+    """``$CRLQAS_CPU_DEVICES`` if set, else ``min(usable cores, MAX_DEVICES)``."""
     value = os.environ.get(ENV_DEVICES, "").strip()
     if not value:
-        return max(1, min(os.cpu_count() or 1, MAX_DEVICES))
+        return max(1, min(usable_cores(), MAX_DEVICES))
     try:
         count = int(value)
     except ValueError:
@@ -52,7 +60,7 @@ def enable_cpu_devices() -> int | None:
         count = requested_devices()
     except ValueError as err:  # an import must not fail on it: say so and use the default
         warnings.warn(f"{err}; using {MAX_DEVICES}", stacklevel=2)
-        count = max(1, min(os.cpu_count() or 1, MAX_DEVICES))
+        count = max(1, min(usable_cores(), MAX_DEVICES))
     try:
         jax.config.update("jax_num_cpu_devices", count)
     except RuntimeError:  # backends already initialised: keep what the process has

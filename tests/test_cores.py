@@ -31,7 +31,7 @@ COUNT = "import json, crlqas_kit, jax; print(json.dumps(len(jax.devices())))"
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({}, min(os.cpu_count() or 1, 2)),
+        ({}, min(len(os.sched_getaffinity(0)), 2)),
         ({"CRLQAS_CPU_DEVICES": "1"}, 1),
         ({"CRLQAS_CPU_DEVICES": "3"}, 3),
         ({"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}, 4),  # the user's choice is kept
@@ -43,7 +43,7 @@ def test_device_count(env, expected):
 
 def test_bad_device_count_warns_and_uses_the_default():
     count, stderr = fresh(COUNT, CRLQAS_CPU_DEVICES="two")
-    assert count == min(os.cpu_count() or 1, 2)
+    assert count == min(len(os.sched_getaffinity(0)), 2)
     assert "CRLQAS_CPU_DEVICES must be a positive integer" in stderr and "'two'" in stderr
 
 
