@@ -8,7 +8,7 @@ fixed when JAX starts)::
 
 For every case the same computation runs with ``CRLQAS_CPU_DEVICES=1`` (one device: XLA:CPU runs
 it on one core) and ``CRLQAS_CPU_DEVICES=2`` (the kit's default on this machine: the batch is
-split over two devices with ``jax.shard_map`` when :data:`crlqas_kit.sim.simulator.SHARD_MIN_QUBITS`
+split over two devices with ``jax.shard_map`` when :data:`crlqas_kit.sim.simulator.SHARD_MIN_WORK`
 says so, else nothing changes), both children pinned to cores 0,1, one after the other and
 repeated ``--rounds`` times alternating, so both see the same background load.
 
@@ -17,11 +17,13 @@ Cases:
 * ``batch``: ``simulator._energies`` (what ``expectation_batch`` runs) for 64 and for 2
   parameter sets (2 = SPSA's two perturbed points, the RL step's batch), noisy PTM engine
   (``depolarizing-2q``, 60 nominal gates, the workload of ``benchmarks/simulator.py``) at
-  n = 6, 7, 8, 10 and noiseless state vector (70 nominal gates, ``benchmarks/noiseless.py``) at
-  n = 10, 11, 12, 14. Best and median of repeated calls after a warm-up.
-* ``step``: one 500-evaluation Adam-SPSA inner optimisation (``vqe.optimize``) of a 45-gate
-  circuit on H2O-8q with ``depolarizing`` noise (RY layer, CNOT ladder, RY, RZ layers: the RL
-  step's work at 8 qubits), best of several calls.
+  n = 4, 5, 6, 7, 8, 10 and noiseless state vector (70 nominal gates, ``benchmarks/noiseless.py``)
+  at n = 6, 7, 8, 10, 11, 12, 14. Best and median of repeated calls after a warm-up.
+* ``step``: one 500-evaluation Adam-SPSA inner optimisation (``vqe.optimize``), ``depolarizing``
+  noise: a 41-gate circuit on H2O-8q (RY layer, CNOT ladder, RY and RZ layers, half a ladder, RY
+  layer: the RL step's work at 8 qubits; split) and a 23-gate one on LiH-6q (RY, CNOT ladder, RY,
+  RZ layers; 2 x 4^6 is below the split's threshold, so both settings run the same code), best of
+  several calls.
 
 Energies of the two settings are compared (max deviation in the JSON).
 """
@@ -50,7 +52,7 @@ for p in (str(ROOT), str(HERE)):
 
 from _machine import CpuMonitor, git_commit, loadavg, lscpu, package_versions  # noqa: E402
 
-BATCH_CASES = [("ptm", n) for n in (6, 7, 8, 10)] + [("statevector", n) for n in (10, 11, 12, 14)]
+BATCH_CASES = [("ptm", n) for n in (4, 5, 6, 7, 8, 10)] + [("statevector", n) for n in (6, 7, 8, 10, 11, 12, 14)]
 
 
 def _times(fn, reps: int, budget_s: float = 20.0) -> list[float]:
@@ -99,17 +101,18 @@ def child_batch(engine: str, n: int, reps: int) -> dict:
     return out
 
 
-def child_step(reps: int) -> dict:
+def child_step(problem_name: str, reps: int) -> dict:
     import crlqas_kit as ck
     from crlqas_kit.optim import vqe
     from crlqas_kit.sim.circuit import Circuit
 
-    n = 8
+    problem = ck.load_problem(problem_name)
+    n = problem.n_qubits
     ops = [("ry", q) for q in range(n)] + [("cx", (q, q + 1)) for q in range(n - 1)]
     ops += [(g, q) for g in ("ry", "rz") for q in range(n)]
-    ops += [("cx", (q, q + 1)) for q in range(0, n - 1, 2)]
-    ops += [("ry", q) for q in range(n - 2)]
-    problem = ck.load_problem("H2O-8q")
+    if n == 8:
+        ops += [("cx", (q, q + 1)) for q in range(0, n - 1, 2)]
+        ops += [("ry", q) for q in range(n - 2)]
     circuit = Circuit.from_ops(n, ops)
 
     def run():
@@ -144,7 +147,7 @@ def render(data: dict) -> str:
     ]
     for case in data["cases"]:
         rounds = case["rounds"]
-        if any("error" in r[d] for r in rounds for d in ("1", "2")):
+        if any("error" in r[d] for r in rounds for d in ("1", "2")):  # a failed child
             lines.append(f"| {case['name']} | error | | | | | | | |")
             continue
         batches = ["64", "2"] if case["kind"] == "batch" else [None]
@@ -158,7 +161,7 @@ def render(data: dict) -> str:
                 split = rounds[0]["2"][b]["split"]
             else:
                 dev = max(abs(r["1"]["energy"] - r["2"]["energy"]) for r in rounds)
-                split = True
+                split = case["n"] >= 7
             ratios = [a / c for a, c in zip(one, two, strict=True)]
             lines.append(
                 f"| {case['name']} | {case['n']} | {rounds[0]['1']['gates']} | {b or '2 (500 evals)'} | "
@@ -184,7 +187,7 @@ def main(argv=None) -> int:
         if args.child[0] == "batch":
             result = child_batch(args.child[1], int(args.child[2]), int(args.child[3]))
         else:
-            result = child_step(int(args.child[1]))
+            result = child_step(args.child[1], int(args.child[2]))
         print(json.dumps(result))
         return 0
     t_start = time.perf_counter()
@@ -205,7 +208,8 @@ def main(argv=None) -> int:
     if args.only in (None, "batch"):
         cases += [("batch", f"{e} batch", n, ["batch", e, str(n), str(args.reps)]) for e, n in BATCH_CASES]
     if args.only in (None, "step"):
-        cases.append(("step", "Adam-SPSA 500, H2O-8q noisy", 8, ["step", "3"]))
+        cases.append(("step", "Adam-SPSA 500, H2O-8q noisy", 8, ["step", "H2O-8q", "3"]))
+        cases.append(("step", "Adam-SPSA 500, LiH-6q noisy", 6, ["step", "LiH-6q", "5"]))
     for kind, name, n, child_args in cases:
         rounds = []
         for _ in range(args.rounds):

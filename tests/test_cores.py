@@ -88,17 +88,22 @@ print(json.dumps(out))
 """
 
 
+#: partitions expected with two devices: batch x state entries >= 2^15 (PTM, 4^7 = 2^14 per set)
+#: or 2^13 (state vector, 2^11 per set); a batch of one is never split
+SPLIT_EXPECTED = {"7-ptm": {"1": 1, "2": 2, "5": 2}, "11-statevector": {"1": 1, "2": 1, "5": 2}}
+
+
 @pytest.mark.parametrize("devices", ["1", "2"])
 def test_split_batch_equals_single_evaluations(devices):
-    """With two devices a batch from SHARD_MIN_QUBITS qubits on is compiled for two partitions
-    (one per core) and gives the single evaluations' energies, padding included; a batch of one
-    and a single device are not split."""
+    """With two devices a batch with enough work (SHARD_MIN_WORK) is compiled for two partitions
+    (one per core) and gives the single evaluations' energies, padding included; a small batch,
+    a batch of one and a single device are not split."""
     result, _ = fresh(SPLIT, CRLQAS_CPU_DEVICES=devices)
-    assert set(result) == {"7-ptm", "11-statevector"}
-    for rows in result.values():
+    assert set(result) == set(SPLIT_EXPECTED)
+    for name, rows in result.items():
         for batch, (deviation, partitions, length) in rows.items():
             assert deviation < 1e-12 and length == int(batch)
-            assert partitions == (2 if devices == "2" and batch != "1" else 1), (batch, partitions)
+            assert partitions == (SPLIT_EXPECTED[name][batch] if devices == "2" else 1), (name, batch, partitions)
 
 
 OPTIMISE = """

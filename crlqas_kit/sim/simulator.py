@@ -357,7 +357,7 @@ class Evaluator:
         evaluated one after another (``lax.map``): a vmapped ``4^n`` state wider than the cache
         is slower than a loop, and the chunk also bounds memory to ``chunk * 4^n`` floats.
 
-        From :data:`SHARD_MIN_QUBITS` qubits, with more than one CPU device (``import crlqas_kit``
+        From :data:`SHARD_MIN_WORK`, with more than one CPU device (``import crlqas_kit``
         asks for one per core, see :mod:`crlqas_kit._cores`), the batch is split over the
         devices with ``jax.shard_map``: one core per part (padded to a multiple of the devices).
         """
@@ -367,15 +367,20 @@ class Evaluator:
         return split_batch(energies, self.n_qubits, self.engine, params)
 
 
-#: From how many qubits :meth:`Evaluator.energies` splits a batch over the CPU devices, per engine
-#: (below, one evaluation is too short for the split to pay; measured in docs/benchmarks.md).
-SHARD_MIN_QUBITS = {"ptm": 7, "statevector": 11}
+#: Smallest batch work (parameter sets x state entries: ``4^n`` reals for the PTM engine, ``2^n``
+#: amplitudes for the state vector) that :meth:`Evaluator.energies` splits over the CPU devices.
+#: The split costs about 0.3-0.5 ms per call, so it pays from ~2 ms of single-core work
+#: (measured, benchmarks/cores.py: PTM n = 6, 2 points 0.76 -> 1.12 ms when split, 64 points
+#: 25 -> 11 ms; n = 7, 2 points 1.84 -> 1.57 ms; state vector n = 10, 2 points 0.6 -> 0.8 ms,
+#: 64 points 15.6 -> 8.1 ms).
+SHARD_MIN_WORK = {"ptm": 2**15, "statevector": 2**13}
 
 
 def shard_devices(n_qubits: int, engine: str, batch: int) -> list | None:
     """The CPU devices a batch of ``batch`` energies is split over, or None for no split."""
     devices = jax.devices()
-    if len(devices) < 2 or batch < 2 or n_qubits < SHARD_MIN_QUBITS[engine]:
+    state = 4**n_qubits if engine == "ptm" else 2**n_qubits
+    if len(devices) < 2 or batch < 2 or batch * state < SHARD_MIN_WORK[engine]:
         return None
     return devices[: min(len(devices), batch)]
 
