@@ -253,7 +253,7 @@ def _output_dir(path: str) -> Path:
 
 
 def cmd_search(args) -> int:
-    from .search import load_checkpoint, search
+    from .search import check_seeds, load_checkpoint, search
 
     if args.time_limit is not None and not args.time_limit > 0:  # also rejects nan
         raise UsageError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
@@ -267,11 +267,18 @@ def cmd_search(args) -> int:
     else:
         cfg = _search_config(args)
         seeds, resume = args.seeds, None
+        check_seeds(None, seeds)
+    existed = Path(args.out).exists()
     out = _output_dir(args.out)
     print(cfg, file=sys.stderr)
     progress = _Progress(args.quiet)
     stop = _StopRule(args.time_limit, args.until_accurate, resume[1] if resume else None, seeds, args.max_evaluations)
-    results = search(cfg, seeds=seeds, callbacks=[progress, *stop.callbacks], resume=resume, should_stop=stop)
+    try:
+        results = search(cfg, seeds=seeds, callbacks=[progress, *stop.callbacks], resume=resume, should_stop=stop)
+    except BaseException:
+        if not existed and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a failed start leaves no empty run directory behind
+        raise
     if not args.quiet:
         print(file=sys.stderr)
     results.save(out)

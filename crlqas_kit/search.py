@@ -21,6 +21,7 @@ a batch of different circuits needs the simulator's branch-free gather kernel (s
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -222,6 +223,22 @@ _EVAL = jax.jit(lambda trainer, agent, key, thr: trainer.evaluate(agent, key, th
 Callback = Callable[[dict[str, Any]], Any]
 
 
+#: Seeds are PRNG seeds ``jax.random.key(seed)``: non-negative integers below this.
+MAX_SEED = 2**32
+
+
+def check_seeds(key: int | None, seeds: Sequence[int] | None) -> None:
+    """Integer seeds in ``[0, 2^32)``, at least one, no repeats (a repeat would count its episodes twice)."""
+    values = ([key] if key is not None else []) + ([] if seeds is None else list(seeds))
+    if seeds is not None and not values:
+        raise ValueError("seeds must hold at least one seed")
+    for seed in values:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < MAX_SEED:
+            raise ValueError(f"a seed must be an integer in [0, 2^32), got {seed!r}")
+    if seeds is not None and len(set(int(x) for x in seeds)) != len(values):
+        raise ValueError(f"seeds must be distinct, got {list(seeds)}")
+
+
 def search(
     config: SearchConfig,
     key: jax.Array | int = 0,
@@ -237,6 +254,7 @@ def search(
     ``should_stop()`` is polled between chunks. ``resume``: a checkpoint from
     :func:`load_checkpoint` to continue exactly where it stopped.
     """
+    check_seeds(key if seeds is None and isinstance(key, int) else None, seeds)
     with enable_x64():
         if config.agent == "random-search":
             from .baselines.random_search import random_search

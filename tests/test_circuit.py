@@ -60,7 +60,7 @@ def test_from_ops_views_and_params():
     ops = [("ry", (0,), 0.1), ("cx", (0, 1)), ("rz", (1,), 0.2), ("h", (2,)), ("rx", (2,), 0.3), ("cx", (1, 2))]
     c = Circuit.from_ops(3, ops)
     assert c.capacity == 64  # default
-    assert Circuit.from_ops(3, ops * 20).capacity == 120  # grows to fit
+    assert Circuit.from_ops(3, ops * 20).capacity == 128  # grows to the next power of two (bounded compiles)
     assert c.counts() == {"gates": 6, "cnots": 2, "rotations": 3, "depth": 4}
     assert Circuit(2, 4).depth() == 0
     new = c.with_params([1.0, 2.0, 3.0])

@@ -154,7 +154,7 @@ def test_capacity_and_types():
     text = HEADER + "qreg q[2];\n" + "h q[0];\n" * 3
     assert from_qasm(text).capacity == 64
     assert from_qasm(text, capacity=3).capacity == 3
-    assert from_qasm(HEADER + "qreg q[1];\n" + "x q[0];\n" * 70).capacity == 70
+    assert from_qasm(HEADER + "qreg q[1];\n" + "x q[0];\n" * 70).capacity == 128  # power-of-two bucket
     with pytest.raises(ValueError, match="QASM line 6: circuit capacity exceeded"):
         from_qasm(text, capacity=2)
     with pytest.raises(TypeError, match="QASM text as a string"):

@@ -130,6 +130,17 @@ def energy_objective(
     return f
 
 
+def as_key(key) -> jax.Array:
+    """A PRNG key from an integer seed in ``[0, 2^32)`` or a JAX key; anything else is a ValueError."""
+    if isinstance(key, int | np.integer) and not isinstance(key, bool):
+        if not 0 <= key < 2**32:
+            raise ValueError(f"key must be an integer seed in [0, 2^32) or a JAX PRNG key, got {key!r}")
+        return jax.random.key(int(key))
+    if isinstance(key, jax.Array) and (jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) or key.shape == (2,)):
+        return key
+    raise ValueError(f"key must be an integer seed in [0, 2^32) or a JAX PRNG key, got {type(key).__name__}: {key!r}")
+
+
 def batched_objective(f, ev: Evaluator | None = None):
     """``(points (B, p), key, stage) -> (B,)`` from ``f(x, key, stage)``, one key per point.
 
@@ -314,7 +325,7 @@ def optimize(
         raise ValueError(f"x0 has {np.size(x0)} angles, the circuit {n}")
     start = np.zeros(circuit.capacity)
     start[:n] = check_params(circuit.params if x0 is None else x0, n)
-    key = jax.random.key(key) if isinstance(key, int) else key
+    key = as_key(key)
     t0 = time.perf_counter()
     if method in _spsa.METHODS:
         cfg = config or preset_config(problem.name if problem else None, method, budget)

@@ -14,7 +14,7 @@ import jax
 import numpy as np
 
 from .._x64 import enable_x64
-from ..problems import Problem
+from ..problems import Problem, load_problem
 from ..sim.circuit import GATE_NAMES, Circuit
 from . import actions as A
 from . import env as E
@@ -27,7 +27,11 @@ class InteractiveEnv:
     the rule it breaks. Keyword options are passed to :func:`crlqas_kit.rl.env.make_params`.
     """
 
-    def __init__(self, problem: Problem, noise=None, **options: Any) -> None:
+    def __init__(self, problem: Problem | str, noise=None, **options: Any) -> None:
+        if isinstance(problem, str):  # a shipped problem's name
+            problem = load_problem(problem)
+        if not isinstance(problem, Problem):
+            raise TypeError(f"problem must be a Problem or a shipped problem's name, got {type(problem).__name__}")
         self.problem = problem
         self.params = E.make_params(problem, noise, **options)
         #: the bitstring every episode starts from (``start="hf"``: the Hartree-Fock state)
@@ -44,7 +48,13 @@ class InteractiveEnv:
         ``threshold`` is the success threshold ``xi`` on ``|E - E_min|``; by default the problem's
         chemical accuracy (the RL search passes the curriculum's moving threshold instead).
         """
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
+            raise ValueError(f"seed must be an integer in [0, 2^32), got {seed!r}")
         threshold = self.problem.chemical_accuracy if threshold is None else threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float | np.floating | np.integer):
+            raise ValueError(f"threshold must be a positive number (Ha), got {threshold!r}")
+        if not (np.isfinite(threshold) and threshold > 0):
+            raise ValueError(f"threshold must be a positive finite number (Ha), got {threshold!r}")
         with enable_x64():
             self._key, k = jax.random.split(jax.random.key(seed))
             obs, self._state = E.reset_jit(k, self.params, threshold)

@@ -44,6 +44,16 @@ GATE_IDS = {name: spec[0] for name, spec in GATES.items()}
 GATE_NAMES = {spec[0]: name for name, spec in GATES.items()}
 _ALIASES = {"cnot": "cx"}
 DEFAULT_CAPACITY = 64
+#: Most gates one circuit may hold (QASM files and ``from_ops`` beyond it are refused).
+MAX_GATES = 2**16
+
+
+def bucket_capacity(n_gates: int) -> int:
+    """Capacity for ``n_gates``: :data:`DEFAULT_CAPACITY`, or the next power of two above it.
+
+    The simulator compiles once per capacity, so rounding up to powers of two bounds the number
+    of compiles for long circuits (64, 128, 256, ...) instead of one per distinct length."""
+    return max(DEFAULT_CAPACITY, 1 << max(0, int(n_gates) - 1).bit_length())
 
 
 def _check_qubit(q: object, n_qubits: int) -> int:
@@ -63,6 +73,31 @@ def _check_angle(theta: object, what: str = "angle") -> float:
     return value
 
 
+def _encode(name: str, wires, theta=None, *, n_qubits: int) -> tuple[int, tuple[int, int], float | None]:
+    """Validate one gate: ``(gate id, (wire, wire-or-0), angle or None for fixed gates)``."""
+    if not isinstance(name, str):
+        raise TypeError(f"gate name must be a string, got {name!r}")
+    key = _ALIASES.get(name.lower(), name.lower())
+    if key not in GATES or key == "id":
+        allowed = ", ".join(g for g in GATES if g != "id")
+        raise ValueError(f"unknown gate {name!r}; supported gates: {allowed}")
+    gid, n_wires, parametric = GATES[key]
+    if isinstance(wires, numbers.Number | np.number):
+        wires = (wires,)
+    elif not isinstance(wires, Sequence | np.ndarray) or isinstance(wires, str):
+        raise TypeError(f"gate {key}: wires must be an integer or a sequence of integers, got {wires!r}")
+    wires = tuple(wires)
+    if len(wires) != n_wires:
+        raise ValueError(f"gate {key} acts on {n_wires} qubit(s), got wires {wires}")
+    wires = tuple(_check_qubit(q, n_qubits) for q in wires)
+    if n_wires == 2 and wires[0] == wires[1]:
+        raise ValueError(f"{key}({wires[0]}, {wires[1]}): control and target must be different qubits")
+    if not parametric and theta is not None:
+        raise ValueError(f"gate {key} takes no angle, got {theta!r}")
+    angle = (0.0 if theta is None else _check_angle(theta, f"{key} angle")) if parametric else None
+    return gid, (wires if n_wires == 2 else (wires[0], 0)), angle
+
+
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True, eq=False)
 class Circuit:
@@ -80,7 +115,12 @@ class Circuit:
         data = (self.gates, self.wires, self.slots, self.angles)
         if any(a is not None and not isinstance(a, np.ndarray | list | tuple) for a in data):
             return  # jax arrays, tracers or tree placeholders: built by a jax transformation, trusted
-        if isinstance(self.n_qubits, bool) or self.n_qubits < 1:
+        if isinstance(self.n_qubits, bool):
+            raise ValueError(f"n_qubits must be a positive integer, got {self.n_qubits!r}")
+        if not isinstance(self.n_qubits, numbers.Integral):
+            kind = type(self.n_qubits).__name__
+            raise TypeError(f"n_qubits must be a positive integer, got {kind}: {self.n_qubits!r}")
+        if self.n_qubits < 1:
             raise ValueError(f"n_qubits must be a positive integer, got {self.n_qubits!r}")
         if isinstance(self.capacity, bool) or not isinstance(self.capacity, numbers.Integral) or self.capacity < 1:
             raise ValueError(f"capacity must be a positive integer, got {self.capacity!r}")
@@ -104,31 +144,15 @@ class Circuit:
     # -- building -------------------------------------------------------------------------------
     def add(self, name: str, wires: Sequence[int] | int, theta: float | None = None) -> Circuit:
         """Return a new circuit with gate ``name`` appended on ``wires`` (angle ``theta`` for rotations)."""
-        if not isinstance(name, str):
-            raise TypeError(f"gate name must be a string, got {name!r}")
-        key = _ALIASES.get(name.lower(), name.lower())
-        if key not in GATES or key == "id":
-            allowed = ", ".join(g for g in GATES if g != "id")
-            raise ValueError(f"unknown gate {name!r}; supported gates: {allowed}")
-        gid, n_wires, parametric = GATES[key]
-        wires = (wires,) if isinstance(wires, numbers.Integral) else tuple(wires)
-        if len(wires) != n_wires:
-            raise ValueError(f"gate {key} acts on {n_wires} qubit(s), got wires {wires}")
-        wires = tuple(_check_qubit(q, self.n_qubits) for q in wires)
-        if n_wires == 2 and wires[0] == wires[1]:
-            raise ValueError(f"{key}({wires[0]}, {wires[1]}): control and target must be different qubits")
-        if not parametric and theta is not None:
-            raise ValueError(f"gate {key} takes no angle, got {theta!r}")
+        gid, pair, angle = _encode(name, wires, theta, n_qubits=self.n_qubits)
         n = self.num_gates
         if n >= self.capacity:
             raise ValueError(f"circuit capacity exceeded: already {n} gates in a circuit of capacity {self.capacity}")
         gates, wires_arr, slots, angles = (np.array(a) for a in (self.gates, self.wires, self.slots, self.angles))
-        gates[n] = gid
-        wires_arr[n] = wires if n_wires == 2 else (wires[0], 0)
-        if parametric:
+        gates[n], wires_arr[n] = gid, pair
+        if angle is not None:
             slot = self.n_params
-            slots[n] = slot
-            angles[slot] = 0.0 if theta is None else _check_angle(theta, f"{key} angle")
+            slots[n], angles[slot] = slot, angle
         return dataclasses.replace(self, gates=gates, wires=wires_arr, slots=slots, angles=angles, length=n + 1)
 
     def rx(self, q: int, theta: float | None = None) -> Circuit:
@@ -168,12 +192,25 @@ class Circuit:
 
     @classmethod
     def from_ops(cls, n_qubits: int, ops: Iterable[tuple], capacity: int | None = None) -> Circuit:
-        """From ``[("ry", (0,), 0.3), ("cx", (0, 1)), ...]``; capacity defaults to max(64, len(ops))."""
+        """From ``[("ry", (0,), 0.3), ("cx", (0, 1)), ...]`` in one pass (linear in the gates).
+
+        ``capacity`` defaults to :func:`bucket_capacity` (64, or the next power of two)."""
         ops = list(ops)
-        circ = cls(n_qubits, capacity or max(DEFAULT_CAPACITY, len(ops)))
-        for op in ops:
-            circ = circ.add(*op)
-        return circ
+        if len(ops) > MAX_GATES:
+            raise ValueError(f"a circuit holds at most {MAX_GATES} gates, got {len(ops)}")
+        circ = cls(n_qubits, capacity or bucket_capacity(len(ops)))
+        if len(ops) > circ.capacity:
+            raise ValueError(f"circuit capacity exceeded: {len(ops)} gates in a circuit of capacity {circ.capacity}")
+        gates, wires, slots, angles = (np.array(a) for a in (circ.gates, circ.wires, circ.slots, circ.angles))
+        n_params = 0
+        for i, op in enumerate(ops):
+            if not isinstance(op, tuple | list) or not 2 <= len(op) <= 3:
+                raise ValueError(f"gate {i}: expected (name, wires) or (name, wires, angle), got {op!r}")
+            gates[i], wires[i], angle = _encode(*op, n_qubits=circ.n_qubits)
+            if angle is not None:
+                slots[i], angles[n_params] = n_params, angle
+                n_params += 1
+        return dataclasses.replace(circ, gates=gates, wires=wires, slots=slots, angles=angles, length=len(ops))
 
     # -- views ----------------------------------------------------------------------------------
     @property

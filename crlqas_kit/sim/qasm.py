@@ -1,9 +1,12 @@
 """OpenQASM 2.0 export and import for the kit's gate set.
 
 Supported statements: ``OPENQASM 2.0;``, ``include "qelib1.inc";``, one ``qreg``, any ``creg``,
-``barrier`` and ``measure`` (both ignored: energies are read from the final state), and the gates
-``rx ry rz x y z h s sx cx cz``. Angles may use ``pi``, numbers, ``+ - * /`` and parentheses.
-Anything else raises ``ValueError`` naming the statement and line.
+``barrier`` and ``measure`` (both ignored: energies are read from the final state, so a gate
+after a ``measure`` is an error rather than silently changing the circuit's meaning), and the
+gates ``rx ry rz x y z h s sx cx cz``. Angles may use ``pi``, numbers, ``+ - * /`` and
+parentheses. Anything else raises ``ValueError`` naming the statement and line. Parsing is
+linear in the file's length; more than :data:`~crlqas_kit.sim.circuit.MAX_GATES` gates is
+refused before parsing.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import operator
 import re
 from pathlib import Path
 
-from .circuit import DEFAULT_CAPACITY, GATES, Circuit
+from .circuit import GATES, MAX_GATES, Circuit, _encode
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
@@ -76,20 +79,25 @@ def from_qasm(text: str, capacity: int | None = None) -> Circuit:
     if not isinstance(text, str):
         raise TypeError(f"from_qasm needs the QASM text as a string, got {type(text).__name__}")
     body = re.sub(r"//[^\n]*", "", text)
-    statements, pos = [], 0
-    for chunk in body.split(";"):
+    if body.count(";") > MAX_GATES + 1000:  # gates + a few declarations: refuse before parsing
+        raise ValueError(f"QASM program has {body.count(';')} statements; a circuit holds at most {MAX_GATES} gates")
+    statements, line = [], 1
+    for chunk in body.split(";"):  # line numbers counted as we go: linear in the text
         if chunk.strip():
-            start = pos + len(chunk) - len(chunk.lstrip())
-            statements.append((" ".join(chunk.split()), body.count("\n", 0, start) + 1))
-        pos += len(chunk) + 1
+            lead = chunk[: len(chunk) - len(chunk.lstrip())]
+            statements.append((" ".join(chunk.split()), line + lead.count("\n")))
+        line += chunk.count("\n")
     if not statements or not re.match(r"^OPENQASM\s+2(\.0)?$", statements[0][0]):
         raise ValueError("not an OpenQASM 2.0 program: the first statement must be 'OPENQASM 2.0;'")
-    n_qubits, reg, ops = None, None, []
+    n_qubits, reg, ops, lines, measured = None, None, [], [], None
     for stmt, line in statements[1:]:
         where = f"QASM line {line}"
         if stmt.startswith("include"):
             continue
-        if stmt.startswith(("creg", "barrier", "measure")):
+        if stmt.startswith(("creg", "barrier")):
+            continue
+        if stmt.startswith("measure"):
+            measured = measured or line
             continue
         if stmt.startswith("qreg"):
             m = re.match(r"^qreg\s+([a-zA-Z_][a-zA-Z0-9_]*)\[(\d+)\]$", stmt)
@@ -109,6 +117,11 @@ def from_qasm(text: str, capacity: int | None = None) -> Circuit:
             raise ValueError(f"{where}: unsupported gate {name!r}; supported gates: {', '.join(_SUPPORTED)}")
         if reg is None:
             raise ValueError(f"{where}: gate {name!r} before any qreg declaration")
+        if measured is not None:
+            raise ValueError(
+                f"{where}: gate {name!r} after the measurement on line {measured}; the kit reads energies from "
+                "the final state, so measurements may only come at the end"
+            )
         wires = []
         for arg in arg_text.split(","):
             qm = _QUBIT_RE.match(arg.strip())
@@ -118,16 +131,23 @@ def from_qasm(text: str, capacity: int | None = None) -> Circuit:
         parametric = GATES[name][2]
         if parametric != (angle_text is not None):
             raise ValueError(f"{where}: gate {name!r} {'needs one angle' if parametric else 'takes no angle'}")
-        ops.append((name, tuple(wires), _eval_angle(angle_text, where) if parametric else None, line))
+        op = (name, tuple(wires), _eval_angle(angle_text, where) if parametric else None)
+        try:
+            _encode(*op, n_qubits=n_qubits)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{where}: {err}") from None
+        ops.append(op)
+        lines.append(line)
     if n_qubits is None:
         raise ValueError("QASM program declares no qreg")
-    circuit = Circuit(n_qubits, capacity or max(DEFAULT_CAPACITY, len(ops)))
-    for name, wires, angle, line in ops:
-        try:
-            circuit = circuit.add(name, wires, angle)
-        except ValueError as err:
-            raise ValueError(f"QASM line {line}: {err}") from None
-    return circuit
+    if len(ops) > MAX_GATES:
+        raise ValueError(f"QASM program has {len(ops)} gates; a circuit holds at most {MAX_GATES}")
+    if capacity is not None and len(ops) > Circuit(n_qubits, capacity).capacity:  # validates capacity first
+        raise ValueError(
+            f"QASM line {lines[capacity]}: circuit capacity exceeded: {len(ops)} gates in a circuit of capacity "
+            f"{capacity}"
+        )
+    return Circuit.from_ops(n_qubits, ops, capacity)
 
 
 def load_qasm(path: str | Path, capacity: int | None = None) -> Circuit:

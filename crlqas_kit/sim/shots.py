@@ -18,6 +18,10 @@ import jax.numpy as jnp
 VARIANCES = ("exact", "published")
 
 
+#: Largest shot count per term (the shot noise 1/sqrt(N) is then 3e-8 of a term's spread).
+MAX_SHOTS = 10**15
+
+
 def check_shots(shots) -> int | None:
     """``None`` (exact expectation) or a positive integer shot count."""
     if shots is None:
@@ -31,6 +35,11 @@ def check_shots(shots) -> int | None:
         raise ValueError(message) from None
     if not value.is_integer() or value < 1:
         raise ValueError(message)
+    if value > MAX_SHOTS:
+        raise ValueError(
+            f"shots must be at most {MAX_SHOTS:.0e} (beyond, shot noise is below float64 resolution: use exact), "
+            f"got {shots!r}"
+        )
     return int(value)
 
 

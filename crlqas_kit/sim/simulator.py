@@ -50,6 +50,9 @@ from .paulis import PAULI_MATRICES, PauliSum
 from .ptm import GATE_PTMS, rotation_ptm, swap_qubits_ptm
 
 ENGINES = ("auto", "ptm", "statevector")
+#: Largest qubit count per engine, checked before anything is allocated: a PTM state of 12 qubits
+#: is 4^12 float64 = 134 MB; a state vector of 20 qubits is 2^20 complex128 = 17 MB.
+MAX_QUBITS = {"ptm": 12, "statevector": 20}
 
 _FIXED_1Q = np.stack([GATE_PTMS[g] for g in ("x", "y", "z", "h", "s", "sx")])
 _FIXED_2Q = np.stack([GATE_PTMS["cx"], GATE_PTMS["cz"]])
@@ -225,6 +228,11 @@ class Evaluator:
                 "use engine='ptm' or 'auto'"
             )
         engine = ("statevector" if noiseless else "ptm") if engine == "auto" else engine
+        if n > MAX_QUBITS[engine]:
+            size = f"4^{n} reals" if engine == "ptm" else f"2^{n} amplitudes"
+            raise ValueError(
+                f"{n} qubits is beyond the {engine} engine's limit of {MAX_QUBITS[engine]} (its state holds {size})"
+            )
         if engine == "ptm" and kernel == "gather" and not 2 <= n <= 8:
             raise ValueError("the PTM gather kernel supports 2 to 8 qubits (its index tables grow as 4^n)")
         init = product_state(initial if initial is not None else "0" * n)
