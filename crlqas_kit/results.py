@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import platform
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,19 @@ def circuit_record(n_qubits: int, gates, wires, slots, angles, length: int) -> d
 
 def record_to_circuit(record: dict[str, Any]) -> Circuit:
     return Circuit.from_ops(record["n_qubits"], [(n, tuple(w), a) for n, w, a in record["ops"]])
+
+
+def rank_key(entry: Mapping[str, Any]) -> tuple:
+    """The kit's one ranking of circuits (smaller is better): chemically accurate first, and
+    among those fewer CNOTs, then fewer gates, then lower error; the others by error alone."""
+    if entry["chemically_accurate"]:
+        return (False, entry["cnots"], entry["gates"], entry["error"])
+    return (True, entry["error"], 0, 0)
+
+
+def best_of(best: Mapping[int, list[dict[str, Any]]]) -> dict[str, Any] | None:
+    """The best entry of ``Results.best`` (``{seed: [entries...]}``) by :func:`rank_key`."""
+    return min((e for entries in best.values() for e in entries), key=rank_key, default=None)
 
 
 @dataclasses.dataclass
@@ -98,14 +112,12 @@ class Results:
         }
         best = self.best.setdefault(record["seed"], [])
         best.append(entry)
-        # chemically accurate first, then fewer CNOTs and gates; otherwise lower error
-        best.sort(
-            key=lambda e: (
-                not e["chemically_accurate"],
-                *((e["cnots"], e["gates"], e["error"]) if e["chemically_accurate"] else (e["error"], 0, 0)),
-            )
-        )
+        best.sort(key=rank_key)
         del best[N_BEST:]
+
+    def best_circuit(self) -> dict[str, Any] | None:
+        """The best kept circuit over all seeds by :func:`rank_key` (None before any episode)."""
+        return best_of(self.best)
 
     def add_eval(self, seed: int, after_episodes: int, ev: dict, problem) -> dict[str, Any]:
         state = ev["state"]

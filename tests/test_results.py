@@ -531,3 +531,32 @@ def test_fast_preset_is_small_and_overridable():
         preset("slow", "H2-2q", 2)
     with pytest.raises(TypeError):
         preset("fast", "H2-2q", 2, bogus=1)
+
+
+def test_one_ranking_for_best_circuits():
+    """Accurate beats inaccurate whatever the error; among accurate: fewer CNOTs, then gates,
+    then error; among inaccurate: error. By hand on five entries."""
+    from crlqas_kit.results import best_of, rank_key
+    from crlqas_kit.viz.plots import best_entry
+
+    def e(name, acc, cnots, gates, error):
+        return {"name": name, "chemically_accurate": acc, "cnots": cnots, "gates": gates, "error": error}
+
+    entries = [
+        e("inaccurate, tiny error", False, 0, 2, 1e-9),
+        e("accurate, 3 cnots", True, 3, 9, 1e-6),
+        e("accurate, 2 cnots, 12 gates", True, 2, 12, 1e-3),
+        e("accurate, 2 cnots, 10 gates, larger error", True, 2, 10, 1.5e-3),
+        e("accurate, 2 cnots, 10 gates", True, 2, 10, 1e-3),
+    ]
+    order = [x["name"] for x in sorted(entries, key=rank_key)]
+    assert order == [
+        "accurate, 2 cnots, 10 gates",
+        "accurate, 2 cnots, 10 gates, larger error",
+        "accurate, 2 cnots, 12 gates",
+        "accurate, 3 cnots",
+        "inaccurate, tiny error",
+    ]
+    best = {0: entries[:2], 1: entries[2:]}
+    assert best_of(best)["name"] == best_entry(best)["name"] == "accurate, 2 cnots, 10 gates"
+    assert best_of({}) is None

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..problems import CHEMICAL_ACCURACY, Problem
+from ..results import best_of
 from .draw import MINUS, as_circuit, format_angle, shown_once
 
 
@@ -400,13 +401,8 @@ def spsa_trace(trace, ax=None, e0: float | Problem | None = None, error: bool = 
 
 
 def best_entry(best: Mapping[int, list[dict[str, Any]]]) -> dict[str, Any] | None:
-    """The overall best of ``Results.best`` (each seed's list is sorted): chemically accurate with
-    the fewest CNOTs, then gates; otherwise the lowest error."""
-
-    def key(e):
-        return (False, e["cnots"], e["gates"], e["error"]) if e["chemically_accurate"] else (True, e["error"], 0, 0)
-
-    return min((entries[0] for entries in best.values() if entries), key=key, default=None)
+    """The overall best of ``Results.best`` by the kit's ranking (:func:`crlqas_kit.results.rank_key`)."""
+    return best_of(best)
 
 
 def write_report(run_dir: str | Path, compare: Sequence[str | Path] = (), labels: Sequence[str] | None = None) -> Path:
