@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -178,6 +179,46 @@ class _Progress:
             )
 
 
+class _Interrupts:
+    """SIGINT / SIGTERM during a search: stop after the running chunk, save, and exit 130.
+
+    A second signal interrupts at once (``KeyboardInterrupt``); the run directory then keeps
+    its last periodic save. Handlers are restored on exit."""
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+        self._old: dict = {}
+
+    def __enter__(self) -> _Interrupts:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum, frame) -> None:
+        if self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = signal.Signals(signum).name
+        print(f"\ncrlqas: {self.signal}: stopping after the current chunk and saving", file=sys.stderr, flush=True)
+
+
+class _PeriodicSave:
+    """Chunk callback: write the run directory every ``interval`` seconds of training, so a
+    killed run loses at most that much (``crlqas search --save-every``)."""
+
+    def __init__(self, out: Path, interval: float) -> None:
+        self.out, self.interval = out, interval
+        self.last = time.monotonic()
+
+    def __call__(self, event: dict) -> None:
+        if event["event"] == "chunk" and time.monotonic() - self.last >= self.interval:
+            event["results"].save(self.out)
+            self.last = time.monotonic()
+
+
 class _StopRule:
     """``should_stop`` for ``crlqas search``: a wall-time limit and/or "every seed is accurate".
 
@@ -268,13 +309,23 @@ def cmd_search(args) -> int:
         cfg = _search_config(args)
         seeds, resume = args.seeds, None
         check_seeds(None, seeds)
+    if args.save_every is not None and not args.save_every >= 0:  # also rejects nan
+        raise UsageError(f"--save-every must be a number of seconds >= 0, got {args.save_every}")
     existed = Path(args.out).exists()
     out = _output_dir(args.out)
     print(cfg, file=sys.stderr)
     progress = _Progress(args.quiet)
     stop = _StopRule(args.time_limit, args.until_accurate, resume[1] if resume else None, seeds, args.max_evaluations)
+    saver = _PeriodicSave(out, 60.0 if args.save_every is None else args.save_every)
     try:
-        results = search(cfg, seeds=seeds, callbacks=[progress, *stop.callbacks], resume=resume, should_stop=stop)
+        with _Interrupts() as interrupts:
+            results = search(
+                cfg,
+                seeds=seeds,
+                callbacks=[progress, *stop.callbacks, saver],
+                resume=resume,
+                should_stop=lambda: interrupts.signal is not None or stop(),
+            )
     except BaseException:
         if not existed and out.is_dir() and not any(out.iterdir()):
             out.rmdir()  # a failed start leaves no empty run directory behind
@@ -284,6 +335,10 @@ def cmd_search(args) -> int:
     results.save(out)
     print(results.summary_table())
     print(f"run saved to {out}")
+    if interrupts.signal is not None:
+        hint = f"continue with: crlqas search --resume {out} --out DIR"
+        print(f"interrupted by {interrupts.signal}; {hint}", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -409,6 +464,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="stop once every seed has spent N objective evaluations (checked between chunks; the way to "
         "give the DDQN, the random agent and random search the same evaluation budget)",
+    )
+    se.add_argument(
+        "--save-every",
+        dest="save_every",
+        type=float,
+        metavar="SECONDS",
+        help="write the run directory (checkpoint included) every SECONDS of training (default 60); "
+        "Ctrl-C or SIGTERM stops after the current chunk and saves",
     )
     se.add_argument("--out", required=True, help="run directory to write")
     se.add_argument("--quiet", action="store_true")

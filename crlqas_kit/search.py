@@ -316,6 +316,7 @@ def _search(config, key, seeds, callbacks, should_stop, resume) -> Results:
                     "episodes": [done[s] for s in seed_list],
                     "target": config.episodes,
                     "seconds": results.seconds,
+                    "results": results,  # complete up to this chunk (checkpoint included): savable
                 }
             )
     results.seconds = time.perf_counter() - t0
