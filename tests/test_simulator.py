@@ -24,7 +24,8 @@ import pytest
 import crlqas_kit as ck
 from crlqas_kit.sim import simulator
 from crlqas_kit.sim.circuit import Circuit
-from crlqas_kit.sim.noise import NoiseModel, parse_noise
+from crlqas_kit.sim.noise import NoiseModel
+from crlqas_kit.sim.noise_spec import parse_noise
 from crlqas_kit.sim.paulis import PauliSum
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -45,7 +45,8 @@ import numpy as np
 from .._x64 import x64
 from . import statevector as sv
 from .circuit import GATE_IDS, Circuit, check_params, fold_gates
-from .noise import NoiseModel, parse_noise
+from .noise import NoiseModel
+from .noise_spec import parse_noise
 from .paulis import PAULI_MATRICES, PauliSum
 from .ptm import GATE_PTMS, rotation_ptm, swap_qubits_ptm
 
