@@ -200,4 +200,4 @@ def parse_noise(spec: str | NoiseModel | None, n_qubits: int | None = None) -> N
     return model
 
 
-__all__ = ["PRESETS", "known_models", "noise_preset", "parse_noise", "preset"]
+__all__ = ["PRESETS", "known_models", "noise_preset", "parse_noise"]  # preset: deprecated, not exported
