@@ -14,6 +14,7 @@ from ._x64 import enable_x64
 from .problems import CHEMICAL_ACCURACY, Problem, list_problems, load_problem
 from .sim import *  # noqa: F403
 from .sim import __all__ as _sim_all
+from .sim import preset as preset  # deprecated name of noise_preset, not in __all__ (warns when called)
 
 __version__ = "0.1.0"
 

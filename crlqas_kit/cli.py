@@ -70,7 +70,7 @@ def _load_circuit(path: str, n_qubits: int, target: str):
 
 
 def cmd_evaluate(args) -> int:
-    from .sim.noise import parse_noise
+    from .sim.noise_spec import parse_noise
     from .sim.simulator import expectation
 
     hamiltonian, problem = _load_target(args)
@@ -109,7 +109,7 @@ def cmd_vqe(args) -> int:
     """Optimise the angles of a QASM circuit for a problem's energy (the QASM angles are the start)."""
     from .optim.vqe import optimize
     from .problems import load_problem
-    from .sim.noise import parse_noise
+    from .sim.noise_spec import parse_noise
 
     problem = load_problem(args.problem)
     circuit = _load_circuit(args.qasm, problem.n_qubits, problem.name)
@@ -273,7 +273,7 @@ def _search_config(args):
         changes["curriculum"] = dataclasses.replace(cfg.curriculum, min_threshold=args.min_threshold)
     cfg = cfg.replace(**changes)
     # validate what the search would only reject after compiling, before anything is printed
-    from .sim.noise import parse_noise
+    from .sim.noise_spec import parse_noise
     from .sim.shots import check_shots
 
     parse_noise(cfg.noise, load_problem(cfg.problem).n_qubits)

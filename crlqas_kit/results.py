@@ -9,7 +9,8 @@ A run directory holds::
     best/seed<S>_<i>.qasm, best/seed<S>_<i>.json   the best circuits and their energies
     checkpoint.npz      the whole training state (agent, target, optimiser, buffer, environments,
                         curriculum, PRNG keys), so ``crlqas search --resume DIR`` continues exactly
-                        (``crlqas_kit.search.load_checkpoint``)
+                        (``crlqas_kit.search.load_checkpoint``; arrays named by tree path and a format
+                        version, see :mod:`crlqas_kit.checkpoint`)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .checkpoint import save_pytree
 from .sim.circuit import GATE_NAMES, GATES, Circuit
 from .sim.qasm import to_qasm
 
@@ -205,7 +207,7 @@ class Results:
                 stem.with_suffix(".json").write_text(json.dumps(entry, indent=1) + "\n")
                 stem.with_suffix(".qasm").write_text(to_qasm(record_to_circuit(entry["circuit"])))
         if self.checkpoint is not None:
-            save_state(out / "checkpoint.npz", self.checkpoint)
+            save_pytree(out / "checkpoint.npz", self.checkpoint)
         return out
 
 
@@ -244,39 +246,6 @@ def learning_stats(episodes, window: int = 100) -> dict[str, list]:
         ends = [v[(w + 1) * window - 1].get("evaluations", np.nan) for v in by_seed.values()]
         out["evaluations"].append(float(np.mean(ends)))
     return out
-
-
-def save_state(path: Path, state: Any) -> None:
-    import jax
-
-    leaves = jax.tree.leaves(state)
-    arrays = {}
-    for i, leaf in enumerate(leaves):
-        if jax.dtypes.issubdtype(getattr(leaf, "dtype", None), jax.dtypes.prng_key):
-            leaf = jax.random.key_data(leaf)
-        arrays[f"leaf{i}"] = np.asarray(leaf)
-    np.savez(path, **arrays)
-
-
-def load_state(path: Path, template: Any) -> Any:
-    """Fill ``template`` (a state of the same structure, e.g. a fresh init) with saved arrays."""
-    import jax
-    import jax.numpy as jnp
-
-    leaves, treedef = jax.tree.flatten(template)
-    with np.load(path) as data:
-        if len(data.files) != len(leaves):
-            raise ValueError(f"{path}: checkpoint has {len(data.files)} arrays, the run expects {len(leaves)}")
-        new = []
-        for i, leaf in enumerate(leaves):
-            arr = data[f"leaf{i}"]
-            if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
-                new.append(jax.random.wrap_key_data(jnp.asarray(arr)))
-            else:
-                if arr.shape != leaf.shape:
-                    raise ValueError(f"{path}: array {i} has shape {arr.shape}, expected {leaf.shape}")
-                new.append(jnp.asarray(arr, dtype=leaf.dtype))
-    return jax.tree.unflatten(treedef, new)
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

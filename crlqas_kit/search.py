@@ -31,8 +31,9 @@ import jax
 import jax.numpy as jnp
 
 from ._x64 import enable_x64
+from .checkpoint import load_pytree
 from .problems import load_problem
-from .results import Results, circuit_record, load_run, load_state
+from .results import Results, circuit_record, load_run
 from .rl import curriculum as C
 from .rl import env as E
 from .rl import replay as R
@@ -377,7 +378,13 @@ def _episodes_from(
 
 
 def load_checkpoint(path: str | Path) -> tuple[Any, Results]:
-    """``(train_state, results)`` of a saved run, ready for ``search(..., resume=...)``."""
+    """``(train_state, results)`` of a saved run, ready for ``search(..., resume=...)``.
+
+    The saved state is loaded into a fresh :meth:`Trainer.init` of the run's config (one per seed),
+    so a checkpoint that no longer fits the code fails with a ``ValueError`` naming the leaf and
+    the checkpoint's format version (:func:`crlqas_kit.checkpoint.load_pytree`; runs saved before
+    format versions, version 0, still load).
+    """
     results = load_run(path, with_checkpoint=True)
     if results.checkpoint is None:
         raise ValueError(f"{path} has no checkpoint.npz to resume from")
@@ -385,6 +392,6 @@ def load_checkpoint(path: str | Path) -> tuple[Any, Results]:
         trainer = make_trainer(results.config)
         states = [trainer.init(jax.random.key(s)) for s in results.seeds]
         template = jax.tree.map(lambda *xs: jnp.stack(xs), *states) if len(states) > 1 else states[0]
-        state = load_state(Path(results.checkpoint), template)
+        state = load_pytree(Path(results.checkpoint), template)
     results.checkpoint = None
     return state, results

@@ -15,7 +15,7 @@ import pytest
 from cli_helpers import assert_one_line_error, run
 
 from crlqas_kit.problems import list_problems, load_problem
-from crlqas_kit.sim.noise import parse_noise
+from crlqas_kit.sim.noise_spec import parse_noise
 from crlqas_kit.sim.qasm import load_qasm
 from crlqas_kit.sim.simulator import expectation
 

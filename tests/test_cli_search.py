@@ -268,10 +268,10 @@ def _tiny_random_config(tmp_path, problem: str, noise: str) -> Path:
 
 def _random_agent_cases():
     from crlqas_kit.problems import list_problems
-    from crlqas_kit.sim import noise
+    from crlqas_kit.sim.noise_spec import known_models
 
     cases = [(p, n) for p in list_problems() for n in ("none", "depolarizing")]
-    return cases + [("H2-2q", n) for n in [*noise.PRESETS, *noise.DEVICE_MODELS] if n not in ("none", "depolarizing")]
+    return cases + [("H2-2q", n) for n in known_models() if n not in ("none", "depolarizing")]
 
 
 @pytest.mark.parametrize(("problem", "noise"), _random_agent_cases())

@@ -24,7 +24,7 @@ from crlqas_kit.sim.devices import (
     load_device,
     uniform_device_model,
 )
-from crlqas_kit.sim.noise import parse_noise
+from crlqas_kit.sim.noise_spec import parse_noise
 from crlqas_kit.sim.ptm import is_cptp
 from crlqas_kit.sim.qasm import load_qasm
 from crlqas_kit.sim.simulator import expectation

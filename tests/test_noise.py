@@ -15,19 +15,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import crlqas_kit as ck
-from crlqas_kit.sim.devices import coupling_map, list_devices, load_device
+from crlqas_kit.sim.devices import coupling_map, device_builders, list_devices, load_device
 from crlqas_kit.sim.noise import (
     NoiseModel,
     amplitude_damping,
     depolarizing_1q,
     depolarizing_2q,
     depolarizing_pair,
-    parse_noise,
     phase_damping,
-    preset,
     readout_map,
     thermal_relaxation,
 )
+from crlqas_kit.sim.noise_spec import known_models, noise_preset, parse_noise
 from crlqas_kit.sim.ptm import GATE_PTMS, choi_from_ptm, is_cptp, is_trace_preserving, is_unital, swap_qubits_ptm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -296,24 +295,24 @@ def test_then_composes_in_order():
 
 # ----------------------------------------------------------------------------- presets and specs
 def test_preset_definitions():
-    assert preset("none").is_noiseless
-    dep = preset("depolarizing")  # p1 = 1e-3 after rotations only
+    assert noise_preset("none").is_noiseless
+    dep = noise_preset("depolarizing")  # p1 = 1e-3 after rotations only
     np.testing.assert_array_equal(dep.rotation, np.diag([1, 0.999, 0.999, 0.999]))
     assert dep.fixed_1q is None and dep.two_qubit is None and dep.readout is None
-    cnot = preset("depolarizing-cnot")  # plus independent p = 5e-3 on both CNOT qubits
+    cnot = noise_preset("depolarizing-cnot")  # plus independent p = 5e-3 on both CNOT qubits
     np.testing.assert_array_equal(cnot.rotation, dep.rotation)
     np.testing.assert_allclose(cnot.two_qubit, np.kron(np.diag([1, 0.995, 0.995, 0.995]), np.diag([1] + [0.995] * 3)))
     assert cnot.fixed_1q is None
-    two = preset("depolarizing-2q", p1=0.01, p2=0.02)
+    two = noise_preset("depolarizing-2q", p1=0.01, p2=0.02)
     np.testing.assert_array_equal(two.fixed_1q, depolarizing_1q(0.01))
     np.testing.assert_array_equal(two.two_qubit, depolarizing_2q(0.02))
-    th = preset("thermal", t1=40e-6, t2=60e-6, t1q=1e-7, t2q=5e-7)
+    th = noise_preset("thermal", t1=40e-6, t2=60e-6, t1q=1e-7, t2q=5e-7)
     np.testing.assert_allclose(th.rotation, rptm(ref.kraus_thermal_relaxation(40e-6, 60e-6, 1e-7)), atol=1e-12)
     k2 = ref.kraus_thermal_relaxation(40e-6, 60e-6, 5e-7)
     np.testing.assert_allclose(th.two_qubit, rptm([np.kron(x, y) for x in k2 for y in k2]), atol=1e-12)
-    ad = preset("amplitude-damping", gamma=0.2)
+    ad = noise_preset("amplitude-damping", gamma=0.2)
     np.testing.assert_allclose(ad.two_qubit, np.kron(amplitude_damping(0.2), amplitude_damping(0.2)))
-    ro = preset("readout", p10=0.02, p01=0.05)
+    ro = noise_preset("readout", p10=0.02, p01=0.05)
     np.testing.assert_array_equal(ro.readout, [0.02, 0.05])
     assert ro.rotation is None and ro.two_qubit is None
 
@@ -321,16 +320,65 @@ def test_preset_definitions():
 @pytest.mark.parametrize("name", ["foo", "Depolarizing", "depolarising", ""])
 def test_unknown_preset_rejected(name):
     with pytest.raises(ValueError, match=rf"unknown noise preset '{name}'; known presets: none, depolarizing"):
-        preset(name)
+        noise_preset(name)
 
 
 def test_preset_bad_parameters():
     with pytest.raises(ValueError, match=r"noise preset 'depolarizing' takes parameters \['p1'\]"):
-        preset("depolarizing", p2=0.1)
+        noise_preset("depolarizing", p2=0.1)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        preset("depolarizing", p1=1.5)
+        noise_preset("depolarizing", p1=1.5)
     with pytest.raises(ValueError, match=r"exceeds 2\*T1"):
-        preset("thermal", t1=10e-6, t2=30e-6)
+        noise_preset("thermal", t1=10e-6, t2=30e-6)
+    with pytest.raises(TypeError, match="must be a real number"):  # a wrong type is not a "wrong parameter"
+        noise_preset("depolarizing", p1="a lot")
+
+
+def test_known_models_lists_presets_and_every_device_model():
+    profiles = sorted(p.stem for p in DEVICES.glob("*.json"))  # independent of devices.list_devices
+    assert profiles, "no device profiles shipped"
+    device_names = {f"{d.removeprefix('ibm-')}-{s}" for d in profiles for s in ("median", "max", "10xmax")}
+    device_names |= set(profiles)
+    presets = ("none", "depolarizing", "depolarizing-cnot", "depolarizing-2q", "thermal")
+    names = known_models()
+    assert names[: len(presets)] == presets  # presets first, in their documented order
+    assert device_names <= set(names) and "mumbai-median" in names and "ibm-mumbai" in names
+    assert len(names) == len(set(names)) == 8 + len(device_names)
+    assert ck.known_models() == names
+    for name in names:  # every listed name parses (device models with a qubit count)
+        assert name in parse_noise(name, 2).name
+
+
+def test_devices_register_nothing_by_import():
+    from crlqas_kit.sim import devices
+
+    assert not hasattr(devices, "DEVICE_MODELS")
+    builders = device_builders()
+    assert builders is device_builders()  # cached, and read-only
+    with pytest.raises(TypeError):
+        builders["mine"] = lambda n: None  # type: ignore[index]
+    np.testing.assert_array_equal(builders["mumbai-median"](2).two_qubit, parse_noise("mumbai-median", 2).two_qubit)
+
+
+def test_deprecated_noise_names_warn_and_still_work():
+    with pytest.warns(DeprecationWarning, match="renamed noise_preset"):
+        old = ck.preset("depolarizing", p1=0.02)
+    np.testing.assert_array_equal(old.rotation, noise_preset("depolarizing", p1=0.02).rotation)
+    with pytest.warns(DeprecationWarning, match="renamed noise_preset"):
+        ck.sim.preset("none")
+    assert "preset" not in ck.__all__ and "noise_preset" in ck.__all__
+    import crlqas_kit.sim.noise as noise_module
+
+    for name in ("parse_noise", "PRESETS", "DEVICE_MODELS", "preset"):
+        with pytest.warns(DeprecationWarning, match=rf"crlqas_kit.sim.noise.{name} moved to crlqas_kit.sim.noise_spec"):
+            getattr(noise_module, name)
+    with pytest.warns(DeprecationWarning):
+        from crlqas_kit.sim.noise import parse_noise as old_parse
+    assert old_parse is parse_noise
+    with pytest.warns(DeprecationWarning):
+        assert "mumbai-median" in noise_module.DEVICE_MODELS
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        noise_module.nothing  # noqa: B018
 
 
 def test_parse_noise_grammar():

@@ -11,8 +11,6 @@ import json
 import math
 import tomllib
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -23,10 +21,8 @@ from crlqas_kit.results import (
     Results,
     circuit_record,
     load_run,
-    load_state,
     package_versions,
     record_to_circuit,
-    save_state,
 )
 from crlqas_kit.rl.curriculum import CurriculumConfig
 from crlqas_kit.rl.dqn import DQNConfig
@@ -249,28 +245,6 @@ def test_load_checkpoint_needs_a_checkpoint(tmp_path):
     out = make_results().save(tmp_path / "run")
     with pytest.raises(ValueError, match="checkpoint"):
         load_checkpoint(out)
-
-
-def test_state_round_trip_with_keys(tmp_path):
-    with jax.enable_x64(True):
-        state = {
-            "key": jax.random.key(42),
-            "w": jnp.arange(6.0, dtype=jnp.float32).reshape(2, 3),
-            "n": jnp.asarray(7, jnp.int64),
-            "mask": jnp.array([True, False]),
-            "x": jnp.asarray([1.0 / 3.0]),
-        }
-        save_state(tmp_path / "s.npz", state)
-        template = jax.tree.map(jnp.zeros_like, {**state, "key": jax.random.key(0)})
-        back = load_state(tmp_path / "s.npz", template)
-        assert np.array_equal(jax.random.key_data(back["key"]), jax.random.key_data(state["key"]))
-        for name in ("w", "n", "mask", "x"):
-            assert back[name].dtype == state[name].dtype
-            np.testing.assert_array_equal(np.asarray(back[name]), np.asarray(state[name]))
-        with pytest.raises(ValueError, match="arrays"):
-            load_state(tmp_path / "s.npz", {**template, "extra": jnp.zeros(1)})
-        with pytest.raises(ValueError, match="shape"):
-            load_state(tmp_path / "s.npz", {**template, "w": jnp.zeros((3, 2), jnp.float32)})
 
 
 # ----------------------------------------------------------------------------- malformed run dirs

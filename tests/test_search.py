@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 
 import jax
 import numpy as np
@@ -188,6 +189,34 @@ def test_state_types_are_stable_across_chunks_and_checkpoints(run_dir):
     assert [aval(x) for x in jax.tree.leaves(ts)] == [aval(x) for x in jax.tree.leaves(out)]
     loaded, _ = load_checkpoint(run_dir)
     assert [aval(x) for x in jax.tree.leaves(ts)] == [aval(x) for x in jax.tree.leaves(loaded)]
+
+
+def test_checkpoint_names_its_leaves_and_older_runs_still_load(run, run_dir, tmp_path):
+    """checkpoint.npz (format version 1) names every array by its path in the TrainState; a run
+    saved before format versions (arrays ``leaf0..leafN`` in tree order, written here by hand as
+    the old ``results.save_state`` did) still resumes, and one that no longer fits fails naming
+    the format version."""
+    results, _ = run
+    with np.load(run_dir / "checkpoint.npz") as data:
+        assert int(data["__format_version__"]) == 1
+        assert int(data[".steps"]) == int(results.checkpoint.steps)
+        assert len(data.files) == 1 + len(leaves(results.checkpoint))
+        assert any(name.startswith(".agent.") for name in data.files)
+    old = tmp_path / "old"
+    shutil.copytree(run_dir, old)
+    np.savez(old / "checkpoint.npz", **{f"leaf{i}": x for i, x in enumerate(leaves(results.checkpoint))})
+    state, loaded = load_checkpoint(old)
+    assert_same_state(state, results.checkpoint)
+    assert log(loaded.episodes) == log(results.episodes)
+    np.savez(old / "checkpoint.npz", **{f"leaf{i}": x for i, x in enumerate(leaves(results.checkpoint)[1:])})
+    with pytest.raises(ValueError, match=r"checkpoint format version 0, expected 1\): the file has"):
+        load_checkpoint(old)
+    with np.load(run_dir / "checkpoint.npz") as data:
+        arrays = dict(data)
+    arrays[".episodes"] = np.zeros(3, arrays[".episodes"].dtype)  # a state that no longer fits
+    np.savez(old / "checkpoint.npz", **arrays)
+    with pytest.raises(ValueError, match=r"format version 1, expected 1\): leaf .episodes has shape \(3,\)"):
+        load_checkpoint(old)
 
 
 # ----------------------------------------------------------------------------- callbacks

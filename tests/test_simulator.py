@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,8 @@ import pytest
 import crlqas_kit as ck
 from crlqas_kit.sim import simulator
 from crlqas_kit.sim.circuit import Circuit
-from crlqas_kit.sim.noise import NoiseModel, parse_noise
+from crlqas_kit.sim.noise import NoiseModel
+from crlqas_kit.sim.noise_spec import parse_noise
 from crlqas_kit.sim.paulis import PauliSum
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -658,7 +660,7 @@ def test_float64_is_really_used():
     )
     assert abs(e - ref.expectation(rho, terms)) < 1e-12
 
-    batch = ck.expectation_batch(circuit, Z_ONLY, np.array([[theta], [2 * theta]]))
+    batch = ck.expectation_batch(circuit, Z_ONLY, params=np.array([[theta], [2 * theta]]))
     assert batch.dtype == np.float64 and 1.0 - batch[1] == pytest.approx(1 - np.cos(2 * theta), rel=1e-6)
     ev = simulator.Evaluator.create(Z_ONLY, "depolarizing")
     assert ev.coeffs.dtype == jnp.float64 and ev.one_qubit.dtype == jnp.float64
@@ -682,15 +684,44 @@ def test_expectation_batch_equals_loop(monkeypatch):
     ham = PauliSum.from_list(random_terms(n, rng))
     monkeypatch.setattr(simulator, "batch_chunk", lambda n_qubits: 3)
     params = rng.uniform(-np.pi, np.pi, size=(8, circuit.n_params))  # chunks of 3, 3 and a remainder of 2
-    batch = ck.expectation_batch(circuit, ham, params, "depolarizing-cnot:p1=0.02,p2=0.05")
+    batch = ck.expectation_batch(circuit, ham, "depolarizing-cnot:p1=0.02,p2=0.05", params)
     loop = [ck.expectation(circuit, ham, "depolarizing-cnot:p1=0.02,p2=0.05", params=p) for p in params]
     assert batch.shape == (len(params),) and batch.dtype == np.float64
     np.testing.assert_allclose(batch, loop, rtol=0, atol=1e-12)
     assert np.ptp(batch) > 0.1  # the rows really differ
-    assert ck.expectation_batch(circuit, ham, params[:0], "depolarizing-cnot").shape == (0,)
+    assert ck.expectation_batch(circuit, ham, "depolarizing-cnot", params[:0]).shape == (0,)
     # parameters passed as a batch of one equal the circuit's stored angles
-    stored = ck.expectation_batch(circuit, ham, circuit.params[None], "depolarizing-cnot")
+    stored = ck.expectation_batch(circuit, ham, "depolarizing-cnot", circuit.params[None])
     assert stored[0] == pytest.approx(ck.expectation(circuit, ham, "depolarizing-cnot"), abs=1e-12)
+
+
+def test_expectation_batch_old_argument_order_warns_and_agrees():
+    """The order before (circuit, H, params, noise) still works for one release, with a warning."""
+    circuit, ham = _small()
+    params = np.array([[0.1, 0.2], [0.7, -0.4]])
+    # independent expectation: one expectation() call per row, noise given by keyword
+    want = [ck.expectation(circuit, ham, noise="depolarizing", params=row) for row in params]
+    new = ck.expectation_batch(circuit, ham, "depolarizing", params)
+    np.testing.assert_allclose(new, want, rtol=0, atol=1e-12)
+    assert np.ptp(new) > 0.01
+    with pytest.warns(DeprecationWarning, match=r"expectation_batch\(circuit, hamiltonian, noise, params\)") as rec:
+        old = ck.expectation_batch(circuit, ham, params, "depolarizing")
+    assert rec[0].filename == __file__  # points at the caller
+    np.testing.assert_array_equal(old, new)
+    noiseless = ck.expectation_batch(circuit, ham, params=params)
+    with pytest.warns(DeprecationWarning):  # lists are parameters too
+        np.testing.assert_array_equal(ck.expectation_batch(circuit, ham, params.tolist()), noiseless)
+    with pytest.warns(DeprecationWarning):  # and JAX arrays (float32 unless x64 is on)
+        got = ck.expectation_batch(circuit, ham, jnp.asarray(params))
+    np.testing.assert_allclose(got, noiseless, rtol=0, atol=1e-6)
+    with pytest.warns(DeprecationWarning):  # the old order with a NoiseModel
+        old_model = ck.expectation_batch(circuit, ham, params, parse_noise("depolarizing"))
+    np.testing.assert_array_equal(old_model, new)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the new order never warns
+        ck.expectation_batch(circuit, ham, None, params)
+        ck.expectation_batch(circuit, ham, parse_noise("depolarizing"), params=params)
+        ck.expectation_batch(circuit, ham)
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -704,7 +735,7 @@ def test_non_finite_params_rejected(bad):
     with pytest.raises(ValueError, match=r"finite.*positions \[1\]"):
         ck.expectation(circuit, ham, params=[0.3, bad])
     with pytest.raises(ValueError, match="finite"):
-        ck.expectation_batch(circuit, ham, np.array([[0.1, 0.2], [0.3, bad]]))
+        ck.expectation_batch(circuit, ham, params=np.array([[0.1, 0.2], [0.3, bad]]))
     with pytest.raises(ValueError, match="finite"):
         ck.pauli_vector(circuit, params=[bad, 0.0])
 
@@ -716,7 +747,7 @@ def test_wrong_params_shape_rejected():
     with pytest.raises(ValueError, match="expected 2 circuit parameters"):
         ck.expectation(circuit, ham, params=[[0.3, 0.1]])
     with pytest.raises(ValueError, match=r"shape \(batch, 2\)"):
-        ck.expectation_batch(circuit, ham, [0.3, 0.1])
+        ck.expectation_batch(circuit, ham, params=[0.3, 0.1])
 
 
 def test_mismatched_or_wrong_objects_rejected():

@@ -176,10 +176,11 @@ def test_public_functions_and_initial_bitstring():
         for engine in ("auto", "statevector", "ptm"):
             assert abs(ck.expectation(circuit, ham, initial=initial, engine=engine) - e_ref) <= ATOL
     params = rng.uniform(-np.pi, np.pi, size=(5, circuit.n_params))
-    batch = ck.expectation_batch(circuit, ham, params)
+    batch = ck.expectation_batch(circuit, ham, params=params)
     expected = [ref_energy(n, with_angles(ops, row), terms) for row in params]
     np.testing.assert_allclose(batch, expected, rtol=0, atol=ATOL)
-    np.testing.assert_allclose(ck.expectation_batch(circuit, ham, params, engine="ptm"), expected, rtol=0, atol=ATOL)
+    ptm = ck.expectation_batch(circuit, ham, params=params, engine="ptm")
+    np.testing.assert_allclose(ptm, expected, rtol=0, atol=ATOL)
 
 
 @pytest.mark.parametrize("n", [3, 7])

@@ -8,12 +8,12 @@ from .noise import (
     depolarizing_1q,
     depolarizing_2q,
     depolarizing_pair,
-    parse_noise,
     phase_damping,
-    preset,
     readout_map,
     thermal_relaxation,
 )
+from .noise_spec import known_models, noise_preset, parse_noise
+from .noise_spec import preset as preset  # deprecated name of noise_preset, not in __all__ (warns when called)
 from .paulis import PauliSum, pauli_index, pauli_matrix, pauli_string
 from .ptm import is_cptp, is_trace_preserving, is_unital, ptm_from_kraus, ptm_from_unitary, rotation_ptm
 from .qasm import from_qasm, load_qasm, save_qasm, to_qasm
@@ -40,16 +40,17 @@ __all__ = [
     "is_cptp",
     "is_trace_preserving",
     "is_unital",
+    "known_models",
     "list_devices",
     "load_device",
     "load_qasm",
+    "noise_preset",
     "parse_noise",
     "pauli_index",
     "pauli_matrix",
     "pauli_string",
     "pauli_vector",
     "phase_damping",
-    "preset",
     "ptm_from_kraus",
     "ptm_from_unitary",
     "readout_map",

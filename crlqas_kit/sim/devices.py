@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import json
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
-from .noise import DEVICE_MODELS, NoiseModel, depolarizing_1q, depolarizing_2q, thermal_relaxation
+from .noise import NoiseModel, depolarizing_1q, depolarizing_2q, thermal_relaxation
 
 _DATA = Path(__file__).resolve().parent.parent / "data" / "devices"
 _STATS = ("median", "max", "10xmax")
@@ -166,16 +167,22 @@ def coupling_map(device: str, qubits: Sequence[int]) -> list[tuple[int, int]]:
     return [(index[a], index[b]) for a, b in edges if a in index and b in index]
 
 
-def _register() -> None:
+@cache
+def device_builders() -> Mapping[str, Callable[..., NoiseModel]]:
+    """The named device models, ``name -> builder(n_qubits, qubits=None)`` (read-only).
+
+    For every profile ``ibm-<device>``: ``<device>-median``, ``<device>-max`` and
+    ``<device>-10xmax`` (:func:`uniform_device_model`; ``qubits`` not accepted) and ``ibm-<device>``
+    itself (:func:`device_model` on physical qubits ``qubits``, default ``0..n_qubits-1``).
+    :mod:`crlqas_kit.sim.noise_spec` reads this to parse spec strings; nothing is registered
+    anywhere by importing this module.
+    """
+    builders: dict[str, Callable[..., NoiseModel]] = {}
     for device in list_devices():
         short = device.removeprefix("ibm-")
         for stat in _STATS:
-            DEVICE_MODELS[f"{short}-{stat}"] = lambda n_qubits, _d=device, _s=stat: uniform_device_model(
-                _d, _s, n_qubits
-            )
-        DEVICE_MODELS[device] = lambda n_qubits, qubits=None, _d=device: device_model(
+            builders[f"{short}-{stat}"] = lambda n_qubits, _d=device, _s=stat: uniform_device_model(_d, _s, n_qubits)
+        builders[device] = lambda n_qubits, qubits=None, _d=device: device_model(
             _d, range(n_qubits) if qubits is None else qubits
         )
-
-
-_register()
+    return MappingProxyType(builders)

@@ -15,7 +15,6 @@ depolarizing gate corresponds to ``p = r d / (d - 1)`` (``2r`` for one qubit, ``
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -155,7 +154,8 @@ class NoiseModel:
     * ``readout`` -- ``(p10, p01)`` for every qubit, or ``(n, 2)`` per qubit (see :func:`readout_map`).
 
     ``n_qubits`` is set for qubit-specific (device) models and ``None`` for uniform ones.
-    Build models with the channel builders, :func:`preset` or :func:`parse_noise`.
+    Build models with the channel builders, :func:`~crlqas_kit.sim.noise_spec.noise_preset` or
+    :func:`~crlqas_kit.sim.noise_spec.parse_noise`.
     """
 
     rotation: np.ndarray | None = None
@@ -249,140 +249,30 @@ class NoiseModel:
         return f"NoiseModel({self.name!r}, channels={parts or 'none'})"
 
 
-# -------------------------------------------------------------------------------------------
-# Presets and the textual spec used by the CLI
-# -------------------------------------------------------------------------------------------
+#: Names that moved to :mod:`crlqas_kit.sim.noise_spec` (importable from here for one release).
+_MOVED = {"PRESETS": "PRESETS", "DEVICE_MODELS": "device_builders", "parse_noise": "parse_noise", "preset": "preset"}
 
 
-def _depolarizing(p1: float = 1e-3) -> NoiseModel:
-    return NoiseModel(rotation=depolarizing_1q(p1), name="depolarizing", metadata={"p1": p1})
+def __getattr__(name: str):
+    """Deprecated access to the names that moved to :mod:`crlqas_kit.sim.noise_spec`.
 
-
-def _depolarizing_cnot(p1: float = 1e-3, p2: float = 5e-3) -> NoiseModel:
-    return NoiseModel(
-        rotation=depolarizing_1q(p1),
-        two_qubit=depolarizing_pair(p2),
-        name="depolarizing-cnot",
-        metadata={"p1": p1, "p2": p2},
-    )
-
-
-def _depolarizing_2q(p1: float = 1e-3, p2: float = 1e-2) -> NoiseModel:
-    d1 = depolarizing_1q(p1)
-    return NoiseModel(
-        rotation=d1, fixed_1q=d1, two_qubit=depolarizing_2q(p2), name="depolarizing-2q", metadata={"p1": p1, "p2": p2}
-    )
-
-
-def _thermal(t1: float = 100e-6, t2: float = 100e-6, t1q: float = 35e-9, t2q: float = 300e-9) -> NoiseModel:
-    one = thermal_relaxation(t1, t2, t1q)
-    two = np.kron(thermal_relaxation(t1, t2, t2q), thermal_relaxation(t1, t2, t2q))
-    return NoiseModel(
-        rotation=one, fixed_1q=one, two_qubit=two, name="thermal", metadata=dict(t1=t1, t2=t2, t1q=t1q, t2q=t2q)
-    )
-
-
-def _amplitude_damping(gamma: float = 1e-3) -> NoiseModel:
-    a = amplitude_damping(gamma)
-    return NoiseModel(
-        rotation=a, fixed_1q=a, two_qubit=np.kron(a, a), name="amplitude-damping", metadata={"gamma": gamma}
-    )
-
-
-def _phase_damping(lam: float = 1e-3) -> NoiseModel:
-    a = phase_damping(lam)
-    return NoiseModel(rotation=a, fixed_1q=a, two_qubit=np.kron(a, a), name="phase-damping", metadata={"lam": lam})
-
-
-def _readout(p10: float = 1e-2, p01: float = 1e-2) -> NoiseModel:
-    return NoiseModel(readout=np.array([p10, p01]), name="readout", metadata={"p10": p10, "p01": p01})
-
-
-#: Named presets: ``name -> builder(**params)``. Parameters are overridable in :func:`parse_noise`.
-PRESETS = {
-    "none": lambda: NoiseModel(name="none"),
-    "depolarizing": _depolarizing,
-    "depolarizing-cnot": _depolarizing_cnot,
-    "depolarizing-2q": _depolarizing_2q,
-    "thermal": _thermal,
-    "amplitude-damping": _amplitude_damping,
-    "phase-damping": _phase_damping,
-    "readout": _readout,
-}
-
-#: Extra named models registered by other modules (device profiles); ``name -> builder(n_qubits)``.
-DEVICE_MODELS: dict = {}
-
-
-def preset(name: str, **params: float) -> NoiseModel:
-    """A named noise model, e.g. ``preset("depolarizing", p1=1e-3)``."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown noise preset {name!r}; known presets: {', '.join(PRESETS)}")
-    try:
-        return PRESETS[name](**params)
-    except TypeError:
-        import inspect
-
-        allowed = list(inspect.signature(PRESETS[name]).parameters)
-        raise ValueError(f"noise preset {name!r} takes parameters {allowed or 'none'}, got {sorted(params)}") from None
-
-
-def parse_noise(spec: str | NoiseModel | None, n_qubits: int | None = None) -> NoiseModel:
-    """Parse the CLI's textual noise spec.
-
-    Grammar: ``part ["+" part]*`` with ``part = name [":" key=value ["," key=value]*]``. Examples:
-    ``"none"``, ``"depolarizing"``, ``"depolarizing:p1=2e-3"``,
-    ``"depolarizing-cnot:p1=1e-3,p2=5e-3+readout:p10=0.02,p01=0.03"``,
-    ``"thermal:t1=50e-6,t2=70e-6"``, or a device model name such as ``"mumbai-median"``
-    (device models need ``n_qubits``). Parts are applied in order after each gate.
+    A lazy import (PEP 562), so this module never imports the spec layer above it; warns.
     """
-    if spec is None:
-        return NoiseModel(name="none")
-    if isinstance(spec, NoiseModel):
-        return spec
-    if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"noise spec must be a non-empty string such as 'depolarizing', got {spec!r}")
-    from . import devices  # noqa: F401  (registers the device models on first use)
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import warnings
 
-    model: NoiseModel | None = None
-    for part in spec.split("+"):
-        m = re.match(r"^\s*([A-Za-z0-9_.-]+)\s*(?:\[([0-9,\s]*)\])?\s*(?::(.*))?$", part)
-        if not m:
-            raise ValueError(
-                f"cannot parse noise spec part {part.strip()!r} in {spec!r} (expected name[:key=value,...])"
-            )
-        name, qubit_text, arg_text = m.group(1), m.group(2), m.group(3) or ""
-        params: dict[str, float] = {}
-        for item in filter(None, (a.strip() for a in arg_text.split(","))):
-            key, eq, value = item.partition("=")
-            try:
-                params[key.strip()] = float(value)
-            except ValueError:
-                raise ValueError(f"noise spec {spec!r}: expected key=number, got {item!r}") from None
-            if not eq:
-                raise ValueError(f"noise spec {spec!r}: expected key=number, got {item!r}")
-        if qubit_text is not None and name not in DEVICE_MODELS:
-            raise ValueError(f"noise spec {spec!r}: a qubit list [..] is only allowed after a device name")
-        if name in DEVICE_MODELS:
-            if n_qubits is None:
-                raise ValueError(f"device noise model {name!r} needs the number of qubits")
-            if qubit_text is not None:
-                qubits = [int(q) for q in qubit_text.split(",") if q.strip()]
-                if len(qubits) != n_qubits:
-                    raise ValueError(f"noise spec {spec!r} names {len(qubits)} physical qubits for {n_qubits} qubits")
-                params["qubits"] = qubits  # type: ignore[assignment]
-            try:
-                part_model = DEVICE_MODELS[name](n_qubits, **params)
-            except TypeError:
-                raise ValueError(f"device noise model {name!r} takes no parameters {sorted(params)}") from None
-        elif name in PRESETS:
-            part_model = preset(name, **params)
-        else:
-            known = ", ".join([*PRESETS, *DEVICE_MODELS])
-            raise ValueError(f"unknown noise model {name!r} in spec {spec!r}; known: {known}")
-        model = part_model if model is None else model.then(part_model)
-    assert model is not None
-    return model
+    from . import noise_spec
+
+    warnings.warn(
+        f"crlqas_kit.sim.noise.{name} moved to crlqas_kit.sim.noise_spec"
+        + (" (device models: crlqas_kit.sim.devices.device_builders())" if name == "DEVICE_MODELS" else "")
+        + "; the old location goes in the next release",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    value = getattr(noise_spec, _MOVED[name])
+    return value() if name == "DEVICE_MODELS" else value
 
 
 #: Re-exported for convenience: noiseless gate PTMs.
@@ -393,9 +283,7 @@ __all__ = [
     "depolarizing_1q",
     "depolarizing_2q",
     "depolarizing_pair",
-    "parse_noise",
     "phase_damping",
-    "preset",
     "readout_map",
     "thermal_relaxation",
 ]

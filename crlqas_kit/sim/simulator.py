@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from collections.abc import Sequence
 from functools import partial
 
@@ -45,7 +46,8 @@ import numpy as np
 from .._x64 import x64
 from . import statevector as sv
 from .circuit import GATE_IDS, Circuit, check_params, fold_gates
-from .noise import NoiseModel, parse_noise
+from .noise import NoiseModel
+from .noise_spec import parse_noise
 from .paulis import PAULI_MATRICES, PauliSum
 from .ptm import GATE_PTMS, rotation_ptm, swap_qubits_ptm
 
@@ -492,14 +494,36 @@ def expectation(
 def expectation_batch(
     circuit: Circuit,
     hamiltonian: PauliSum,
-    params: np.ndarray,
     noise: NoiseModel | str | None = None,
+    params: np.ndarray | None = None,
     initial: str | None = None,
     engine: str = "auto",
 ) -> np.ndarray:
-    """Energies for a batch of parameter sets, ``params`` of shape ``(B, n_params)`` -> ``(B,)``."""
+    """Energies for a batch of parameter sets, ``params`` of shape ``(B, n_params)`` -> ``(B,)``.
+
+    Same argument order as :func:`expectation` (``noise`` before ``params``); ``params=None`` is
+    the circuit's stored angles as a batch of one. The order before (``circuit, hamiltonian,
+    params, noise``) still works for one release with a ``DeprecationWarning``: it is recognised
+    by an array-like third argument (a noise spec is a string, a :class:`NoiseModel` or None).
+    """
+    if _is_parameter_batch(noise) and (params is None or isinstance(params, NoiseModel | str)):
+        warnings.warn(
+            "expectation_batch(circuit, hamiltonian, params, noise) is deprecated: the order is now "
+            "expectation_batch(circuit, hamiltonian, noise, params), as in expectation(); pass params= "
+            "by keyword to be explicit. The old order goes in the next release",
+            DeprecationWarning,
+            stacklevel=3,  # x64's wrapper sits between the caller and this function
+        )
+        noise, params = params, noise
     ev, p = _prepare(circuit, hamiltonian, noise, params, initial, batch=True, engine=engine)
     return np.asarray(_energies(ev, circuit, p))
+
+
+def _is_parameter_batch(value) -> bool:
+    """True for array-likes of numbers (what parameters are), False for a noise spec or None."""
+    if value is None or isinstance(value, NoiseModel | str):
+        return False
+    return isinstance(value, np.ndarray | jax.Array | list | tuple)
 
 
 @x64

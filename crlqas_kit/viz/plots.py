@@ -247,7 +247,7 @@ def energy_landscape(
         i = int(which[0])
         batch = np.tile(base, (grid + 1, 1))  # the last row is the current point: one call
         batch[:grid, i] = thetas
-        *energies, current = expectation_batch(circuit, ham, batch, noise)
+        *energies, current = expectation_batch(circuit, ham, noise, batch)
         ax.plot(thetas, energies, gid="landscape")
         ax.plot([base[i]], [current], "o", color="C3", label="current angles", gid="current")
         if problem is not None:
@@ -260,7 +260,7 @@ def energy_landscape(
     ti, tj = np.meshgrid(thetas, thetas)  # rows: angle j (y axis), columns: angle i (x axis)
     batch = np.tile(base, (grid * grid, 1))
     batch[:, i], batch[:, j] = ti.ravel(), tj.ravel()
-    energies = expectation_batch(circuit, ham, batch, noise).reshape(grid, grid)
+    energies = expectation_batch(circuit, ham, noise, batch).reshape(grid, grid)
     mesh = ax.pcolormesh(thetas, thetas, energies, shading="auto", cmap="viridis", gid="landscape")
     ax.contour(thetas, thetas, energies, levels=8, colors="white", linewidths=0.5, alpha=0.6)
     fig.colorbar(mesh, ax=ax, label="energy (Ha)")
