@@ -53,6 +53,22 @@ class TrainState(NamedTuple):
     steps: jnp.ndarray
 
 
+class _AgentStateV0(NamedTuple):
+    """The agent state of checkpoints saved before epsilon was derived from ``updates``."""
+
+    params: dict
+    target_params: dict
+    opt_state: Any
+    updates: jnp.ndarray
+    eps: jnp.ndarray
+
+
+def _legacy_layout(template: TrainState) -> TrainState:
+    """``template`` in the layout of those checkpoints (``agent.eps`` after ``agent.updates``)."""
+    agent = template.agent
+    return template._replace(agent=_AgentStateV0(*agent, eps=jnp.zeros(agent.updates.shape, jnp.float64)))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Trainer:
     """The pure pieces of a run, built from a :class:`SearchConfig` (``make_trainer``).
@@ -368,6 +384,13 @@ def load_checkpoint(path: str | Path) -> tuple[Any, Results]:
         trainer = make_trainer(results.config)
         states = [trainer.init(jax.random.key(s)) for s in results.seeds]
         template = jax.tree.map(lambda *xs: jnp.stack(xs), *states) if len(states) > 1 else states[0]
-        state = load_state(Path(results.checkpoint), template)
+        try:
+            state = load_state(Path(results.checkpoint), template)
+        except ValueError as err:  # saved before AgentState lost ``eps``: drop it (it follows from ``updates``)
+            try:
+                state = load_state(Path(results.checkpoint), _legacy_layout(template))
+            except ValueError:
+                raise err from None
+            state = state._replace(agent=AgentState(*state.agent[:4]))
     results.checkpoint = None
     return state, results

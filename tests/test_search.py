@@ -316,6 +316,26 @@ def test_resume_by_episode_target_equals_uninterrupted_run(run, tmp_path):
     assert resumed.seconds >= part.seconds
 
 
+def test_checkpoint_saved_with_agent_eps_still_loads(run, run_dir, tmp_path):
+    """Checkpoints from before epsilon was derived from the update count stored ``agent.eps``."""
+    import shutil
+
+    from crlqas_kit.results import save_state
+    from crlqas_kit.search import _AgentStateV0
+
+    ts = run[0].checkpoint
+    old = shutil.copytree(run_dir, tmp_path / "old")
+    agent = ts.agent
+    eps = make_trainer(CFG).agent.epsilon(agent.updates)
+    save_state(old / "checkpoint.npz", ts._replace(agent=_AgentStateV0(*agent, eps=eps)))
+    state, _ = load_checkpoint(old)
+    assert_same_state(state, ts)
+    with np.load(old / "checkpoint.npz") as data:  # a truncated file still fails with the count
+        np.savez(old / "checkpoint.npz", **{k: data[k] for k in list(data.files)[:-1]})
+    with pytest.raises(ValueError, match="arrays"):
+        load_checkpoint(old)
+
+
 def test_resume_after_stop_request_equals_uninterrupted_run(run, tmp_path):
     full, _ = run
     counter = ChunkCounter(limit=3)
