@@ -282,8 +282,9 @@ def test_eps_schedule_hand_values():
     assert float(eps(jnp.asarray(10**6))) == 0.05
     # a different start, and no decay at all (constant)
     other = Agent(DQNConfig(hidden=(4,), eps_start=0.5, eps_decay=0.9, eps_min=0.1), 3, 2, 40)
-    assert [float(other.epsilon(k)) for k in (0, 1, 2, 6, 7, 30)] == pytest.approx(
-        [0.5, 0.45, 0.405, 0.5 * 0.9**6, 0.1, 0.1], rel=1e-14
+    # 0.5 * 0.9^15 = 0.103 > 0.1 > 0.5 * 0.9^16 = 0.093: the floor binds from k = 16
+    assert [float(other.epsilon(k)) for k in (0, 1, 2, 6, 15, 16, 30)] == pytest.approx(
+        [0.5, 0.45, 0.405, 0.5 * 0.9**6, 0.5 * 0.9**15, 0.1, 0.1], rel=1e-14
     )
     constant = Agent(DQNConfig(hidden=(4,), eps_start=0.3, eps_decay=1.0, eps_min=0.1), 3, 2, 40)
     assert float(constant.epsilon(jnp.asarray(123))) == 0.3

@@ -130,7 +130,9 @@ class Agent:
     def epsilon(self, updates) -> jnp.ndarray:
         """Exploration rate after ``updates`` updates: ``max(eps_min, eps_start * eps_decay^updates)``."""
         c = self.config
-        schedule = optax.exponential_decay(c.eps_start, 1, c.eps_decay, end_value=c.eps_min)
+        # optax reads end_value as a ceiling when decay_rate >= 1: no decay means no floor either
+        floor = c.eps_min if c.eps_decay < 1 else None
+        schedule = optax.exponential_decay(c.eps_start, 1, c.eps_decay, end_value=floor)
         return jnp.asarray(schedule(updates), jnp.result_type(float))
 
     def init(self, key) -> AgentState:
