@@ -109,7 +109,7 @@ def start(seed: int, n: int) -> np.ndarray:
 
 
 def spsa_config(method: str, budget: int):
-    from crlqas_kit.optim.vqe import preset_config
+    from crlqas_kit.optim.presets import preset_config
 
     if method == "adam-spsa-A0":
         return preset_config("LiH-4q", "adam-spsa", budget).replace(A=0.0)
@@ -275,11 +275,12 @@ def timing(problem, circuit, reps: int) -> dict:
     import jax.numpy as jnp
 
     from crlqas_kit.optim import vqe
+    from crlqas_kit.optim.presets import preset_config
     from crlqas_kit.optim.vqe import param_mask
     from crlqas_kit.sim.simulator import Evaluator
 
     ev = Evaluator.create(problem.hamiltonian, "depolarizing")
-    cfg = vqe.preset_config("LiH-4q", "adam-spsa", 500)
+    cfg = preset_config("LiH-4q", "adam-spsa", 500)
     x0 = np.zeros(circuit.capacity)
     x0[: circuit.n_params] = start(0, circuit.n_params)
     x0j, key = jnp.asarray(x0), jax.random.key(0)

@@ -116,8 +116,8 @@ def cmd_vqe(args) -> int:
     noise = parse_noise(args.noise, circuit.n_qubits)
     config = None
     if args.variant is not None:
+        from .optim.presets import preset_config
         from .optim.spsa import VARIANTS
-        from .optim.vqe import preset_config
 
         if args.variant not in VARIANTS:
             raise UsageError(f"unknown Adam-SPSA variant {args.variant!r}; choose one of {VARIANTS}")

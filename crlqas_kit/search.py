@@ -34,9 +34,9 @@ from ._x64 import enable_x64
 from .checkpoint import load_pytree
 from .problems import load_problem
 from .results import Results, circuit_record, load_run
-from .rl import curriculum as C
-from .rl import env as E
-from .rl import replay as R
+from .rl import curriculum as qas_curriculum
+from .rl import env as qas_env
+from .rl import replay
 from .rl.actions import action_arrays, legal_mask
 from .rl.dqn import Agent, AgentState, select_action
 from .search_config import SearchConfig, make_env_params
@@ -44,15 +44,31 @@ from .search_config import SearchConfig, make_env_params
 
 class TrainState(NamedTuple):
     key: jax.Array
-    env: E.EnvState  # batched over n_envs
+    env: qas_env.EnvState  # batched over n_envs
     obs: jnp.ndarray  # (B, D)
     agent: AgentState
-    buffer: R.Replay
-    queues: R.NStepQueue  # batched over n_envs
-    curriculum: C.CurriculumState
+    buffer: replay.Replay
+    queues: replay.NStepQueue  # batched over n_envs
+    curriculum: qas_curriculum.CurriculumState
     ep_return: jnp.ndarray  # (B,)
     episodes: jnp.ndarray
     steps: jnp.ndarray
+
+
+class _AgentStateV0(NamedTuple):
+    """The agent state of checkpoints saved before epsilon was derived from ``updates``."""
+
+    params: dict
+    target_params: dict
+    opt_state: Any
+    updates: jnp.ndarray
+    eps: jnp.ndarray
+
+
+def _legacy_layout(template: TrainState) -> TrainState:
+    """``template`` in the layout of those checkpoints (``agent.eps`` after ``agent.updates``)."""
+    agent = template.agent
+    return template._replace(agent=_AgentStateV0(*agent, eps=jnp.zeros(agent.updates.shape, jnp.float64)))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -64,7 +80,7 @@ class Trainer:
     """
 
     config: SearchConfig
-    params: E.EnvParams
+    params: qas_env.EnvParams
     agent: Agent
     #: True when the training states of several seeds are ``vmap``ped (``_CHUNK_SEEDS``)
     seeds_batched: bool = False
@@ -78,7 +94,7 @@ class Trainer:
     def _env_step(self, keys, env, actions):
         # Several seeds in one vmap batch every environment, and a batched lax.switch would run
         # every branch: they need the branch-free kernel ("vmap"); otherwise step_many picks.
-        return E.step_many(keys, env, actions, self.params, "vmap" if self.seeds_batched else "auto")
+        return qas_env.step_many(keys, env, actions, self.params, "vmap" if self.seeds_batched else "auto")
 
     def __hash__(self) -> int:
         return hash(self._compiled_key())
@@ -90,16 +106,18 @@ class Trainer:
     def init(self, key: jax.Array) -> TrainState:
         cfg, p = self.config, self.params
         k_agent, k_env, key = jax.random.split(key, 3)
-        curr = C.init(cfg.curriculum, float(p.threshold0), float(p.e_min))
-        obs, env = jax.vmap(E.reset, in_axes=(0, None, None))(jax.random.split(k_env, cfg.n_envs), p, curr.threshold)
+        curr = qas_curriculum.init(cfg.curriculum, float(p.threshold0), float(p.e_min))
+        obs, env = jax.vmap(qas_env.reset, in_axes=(0, None, None))(
+            jax.random.split(k_env, cfg.n_envs), p, curr.threshold
+        )
         n = cfg.dqn.n_step
-        queue = R.nstep_init(n, p.obs_size)
+        queue = replay.nstep_init(n, p.obs_size)
         ts = TrainState(
             key=key,
             env=env,
             obs=obs.astype(jnp.float32),
             agent=self.agent.init(k_agent),
-            buffer=R.init(cfg.dqn.buffer_size, p.obs_size, p.n_actions),
+            buffer=replay.init(cfg.dqn.buffer_size, p.obs_size, p.n_actions),
             queues=jax.tree.map(lambda x: jnp.broadcast_to(x, (cfg.n_envs, *x.shape)), queue),
             curriculum=curr,
             ep_return=jnp.zeros(cfg.n_envs),
@@ -115,7 +133,7 @@ class Trainer:
         cfg, p, agent = self.config, self.params, self.agent
         B = cfg.n_envs
         key, k_act, k_env, k_reset, k_upd = jax.random.split(ts.key, 5)
-        masks = jax.vmap(E.action_mask, in_axes=(0, None))(ts.env, p)
+        masks = jax.vmap(qas_env.action_mask, in_axes=(0, None))(ts.env, p)
         learning = cfg.agent == "ddqn"
         if learning:
             actions = jax.vmap(agent.act, in_axes=(0, None, 0, 0))(jax.random.split(k_act, B), ts.agent, ts.obs, masks)
@@ -126,35 +144,35 @@ class Trainer:
         obs2 = obs2.astype(jnp.float32)
         wires = jnp.asarray(action_arrays(p.n_qubits)["wires"])
         next_mask = jax.vmap(lambda la: legal_mask(la, p.allowed, wires))(env2.last_action)
-        queues, items, valid = jax.vmap(R.nstep_push, in_axes=(0, 0, 0, 0, 0, 0, 0, 0, None))(
+        queues, items, valid = jax.vmap(replay.nstep_push, in_axes=(0, 0, 0, 0, 0, 0, 0, 0, None))(
             ts.queues, ts.obs, actions, reward, obs2, next_mask, term, trunc, agent.gamma
         )
         flat = jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), items)
-        buffer = R.add(ts.buffer, flat, valid.reshape(-1)) if learning else ts.buffer
+        buffer = replay.add(ts.buffer, flat, valid.reshape(-1)) if learning else ts.buffer
         done = term | trunc
         ep_return = ts.ep_return + reward
 
         def curriculum_update(curr, xs):
             d, success, best = xs
-            new = C.update(cfg.curriculum, curr, success, best, p.e_min)
+            new = qas_curriculum.update(cfg.curriculum, curr, success, best, p.e_min)
             return jax.tree.map(lambda a, b: jnp.where(d, a, b), new, curr), None
 
         curr, _ = jax.lax.scan(curriculum_update, ts.curriculum, (done, info["success"], env2.best_energy))
-        obs_r, env_r = jax.vmap(E.reset, in_axes=(0, None, None))(jax.random.split(k_reset, B), p, curr.threshold)
+        obs_r, env_r = jax.vmap(qas_env.reset, in_axes=(0, None, None))(jax.random.split(k_reset, B), p, curr.threshold)
         pick = lambda a, b: jnp.where(done.reshape((B,) + (1,) * (a.ndim - 1)), a, b)  # noqa: E731
         env_next = jax.tree.map(pick, env_r, env2)
         obs_next = pick(obs_r.astype(jnp.float32), obs2)
 
         def learn(agent_state):
             def one(carry, k):
-                new, loss = agent.update(carry, R.sample(buffer, k, cfg.dqn.batch_size))
+                new, loss = agent.update(carry, replay.sample(buffer, k, cfg.dqn.batch_size))
                 return new, loss
 
             return jax.lax.scan(one, agent_state, jax.random.split(k_upd, B))
 
         ready = (buffer.size >= cfg.dqn.batch_size) & learning
         agent_state, losses = jax.lax.cond(ready, learn, lambda s: (s, jnp.full(B, jnp.nan, jnp.float32)), ts.agent)
-        eps = ts.agent.eps if learning else jnp.asarray(1.0, ts.agent.eps.dtype)
+        eps = agent.epsilon(ts.agent.updates) if learning else jnp.asarray(1.0, jnp.result_type(float))
         metrics = {
             "done": done,
             "reward": reward,
@@ -194,12 +212,12 @@ class Trainer:
         def body(carry):
             k, state, obs, ret = carry
             k, k_act, k_env = jax.random.split(k, 3)
-            a = self.agent.act(k_act, agent_state, obs.astype(jnp.float32), E.action_mask(state, p), greedy=True)
-            obs, state, r, *_ = E.step(k_env, state, a, p)
+            a = self.agent.act(k_act, agent_state, obs.astype(jnp.float32), qas_env.action_mask(state, p), greedy=True)
+            obs, state, r, *_ = qas_env.step(k_env, state, a, p)
             return k, state, obs, ret + r
 
         k_reset, k_run = jax.random.split(key)
-        obs, state = E.reset(k_reset, p, threshold)
+        obs, state = qas_env.reset(k_reset, p, threshold)
         _, state, _, ret = jax.lax.while_loop(lambda c: ~c[1].done, body, (k_run, state, obs, jnp.asarray(0.0)))
         return {"return": ret, "state": state}
 
@@ -392,6 +410,13 @@ def load_checkpoint(path: str | Path) -> tuple[Any, Results]:
         trainer = make_trainer(results.config)
         states = [trainer.init(jax.random.key(s)) for s in results.seeds]
         template = jax.tree.map(lambda *xs: jnp.stack(xs), *states) if len(states) > 1 else states[0]
-        state = load_pytree(Path(results.checkpoint), template)
+        try:
+            state = load_pytree(Path(results.checkpoint), template)
+        except ValueError as err:  # saved before AgentState lost ``eps``: drop it (it follows from ``updates``)
+            try:
+                state = load_pytree(Path(results.checkpoint), _legacy_layout(template))
+            except ValueError:
+                raise err from None
+            state = state._replace(agent=AgentState(*state.agent[:4]))
     results.checkpoint = None
     return state, results

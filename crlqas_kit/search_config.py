@@ -19,9 +19,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from .optim.presets import preset_config, published_config
 from .optim.spsa import SPSAConfig
 from .problems import CHEMICAL_ACCURACY, Problem, load_problem
-from .rl import env as E
+from .rl import env as qas_env
 from .rl.curriculum import CurriculumConfig
 from .rl.dqn import DQNConfig
 from .sim.shots import VARIANCES
@@ -119,10 +120,10 @@ class SearchConfig:
         return "\n".join(lines)
 
 
-def make_env_params(config: SearchConfig, problem: Problem | None = None) -> E.EnvParams:
+def make_env_params(config: SearchConfig, problem: Problem | None = None) -> qas_env.EnvParams:
     """The environment of a run (the search and the random-search baseline share it)."""
     problem = load_problem(config.problem) if problem is None else problem
-    return E.make_params(
+    return qas_env.make_params(
         problem,
         config.noise,
         max_steps=config.max_steps,
@@ -135,7 +136,7 @@ def make_env_params(config: SearchConfig, problem: Problem | None = None) -> E.E
         halting=config.halting,
         halt_r=config.halt_r,
         halt_p=config.halt_p,
-        halt_min=min(config.halt_min, config.max_steps or E.DEFAULT_MAX_STEPS.get(problem.n_qubits, 250)),
+        halt_min=min(config.halt_min, config.max_steps or qas_env.DEFAULT_MAX_STEPS.get(problem.n_qubits, 250)),
         halt_terminal=config.halt_terminal,
     )
 
@@ -156,8 +157,6 @@ def parse_e_min(value: Any) -> str | float:
 
 def preset(name: str, problem: str, n_qubits: int, noise: str = "none", **overrides: Any) -> SearchConfig:
     """The ``fast`` or ``paper`` configuration for a problem and noise (``overrides`` replace fields)."""
-    from .optim.vqe import preset_config, published_config
-
     small = n_qubits <= 4
     n_step = 5 if small else 6
     published = CurriculumConfig.published(n_qubits)

@@ -7,6 +7,7 @@ error (5 sigma, so a correct implementation fails with probability < 1e-6).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax
@@ -27,19 +28,17 @@ def _x64():
 
 
 def make_batch(seed, size=16, discount=0.9, obs=OBS, actions=ACTIONS):
-    """A replay batch from NumPy's RNG (no JAX compilations)."""
+    """A batch of transitions from NumPy's RNG (no JAX compilations)."""
     rng = np.random.default_rng(seed)
     mask = rng.random((size, actions)) < 0.6
     mask[:, 0] = True  # at least one legal action
-    return R.Replay(
+    return R.Transition(
         obs=jnp.asarray(rng.normal(size=(size, obs)), jnp.float32),
         action=jnp.asarray(rng.integers(0, actions, size), jnp.int32),
         reward=jnp.asarray(rng.normal(size=size), jnp.float32),
         discount=jnp.full(size, discount, jnp.float32),
         next_obs=jnp.asarray(rng.normal(size=(size, obs)), jnp.float32),
         next_mask=jnp.asarray(mask),
-        size=jnp.asarray(size),
-        pos=jnp.asarray(0),
     )
 
 
@@ -218,7 +217,7 @@ def test_select_action_single_legal_action():
 
 
 def test_agent_act_greedy_ignores_eps():
-    state = _INIT(jax.random.key(0))  # eps = 0.8
+    state = _INIT(jax.random.key(0))  # no updates yet: eps = 0.8
     obs = jnp.asarray(np.random.default_rng(1).normal(size=OBS))
     mask = jnp.array([True, True, False, True, True])
     q = np.asarray(_Q(state.params, obs), float)
@@ -261,12 +260,40 @@ def test_target_copied_exactly_every_target_every_updates():
 
 def test_eps_decays_per_update_with_floor():
     state = _INIT(jax.random.key(0))
-    assert float(state.eps) == 0.8
+    assert float(SHARED.epsilon(state.updates)) == 0.8
     batch = make_batch(1)
     for k in range(1, 8):
         state, _ = _UPDATE(state, batch)
-        assert float(state.eps) == pytest.approx(max(0.8 * 0.5**k, 0.07), rel=1e-12)
-    assert float(state.eps) == pytest.approx(0.07)
+        assert float(SHARED.epsilon(state.updates)) == pytest.approx(max(0.8 * 0.5**k, 0.07), rel=1e-12)
+    assert float(SHARED.epsilon(state.updates)) == 0.07
+
+
+def test_eps_schedule_hand_values():
+    """``eps_k = max(eps_min, eps_start * eps_decay^k)`` (spec), the default config, by hand."""
+    agent = Agent(DQNConfig(hidden=(4,)), 3, 2, 40)  # eps 1.0, x0.99995 per update, floor 0.05
+    eps = jax.jit(agent.epsilon)
+    assert float(eps(jnp.asarray(0))) == 1.0
+    assert float(eps(jnp.asarray(1))) == pytest.approx(0.99995, rel=1e-15)
+    assert float(eps(jnp.asarray(10))) == pytest.approx(0.9995001124850014, rel=1e-14)  # 0.99995^10
+    assert float(eps(jnp.asarray(50_000))) == pytest.approx(0.08207986830082019, rel=1e-12)  # 0.99995^50000
+    # the floor binds from k = 59_914 (0.99995^k < 0.05 once k > ln 0.05 / ln 0.99995 = 59913.15)
+    assert float(eps(jnp.asarray(59_913))) == pytest.approx(0.05000036899175416, rel=1e-12)
+    assert float(eps(jnp.asarray(59_914))) == 0.05
+    assert float(eps(jnp.asarray(10**6))) == 0.05
+    # a different start, and no decay at all (constant)
+    other = Agent(DQNConfig(hidden=(4,), eps_start=0.5, eps_decay=0.9, eps_min=0.1), 3, 2, 40)
+    # 0.5 * 0.9^15 = 0.103 > 0.1 > 0.5 * 0.9^16 = 0.093: the floor binds from k = 16
+    assert [float(other.epsilon(k)) for k in (0, 1, 2, 6, 15, 16, 30)] == pytest.approx(
+        [0.5, 0.45, 0.405, 0.5 * 0.9**6, 0.5 * 0.9**15, 0.1, 0.1], rel=1e-14
+    )
+    constant = Agent(DQNConfig(hidden=(4,), eps_start=0.3, eps_decay=1.0, eps_min=0.1), 3, 2, 40)
+    assert float(constant.epsilon(jnp.asarray(123))) == 0.3
+
+
+def test_eps_schedule_monotone():
+    agent = Agent(DQNConfig(hidden=(4,)), 3, 2, 40)
+    values = np.asarray(jax.jit(jax.vmap(agent.epsilon))(jnp.arange(70_000)))
+    assert np.all(np.diff(values) <= 0) and values[0] == 1.0 and values[-1] == 0.05
 
 
 # ----------------------------------------------------------------------------- gamma, network
@@ -295,11 +322,34 @@ def test_network_shape_and_leaky_relu():
     np.testing.assert_allclose(np.asarray(out)[:, 0], [-0.02, 3.0], rtol=1e-6)
 
 
-def test_agent_hash_eq_by_config():
+def test_agent_hash_eq_by_value():
     a = Agent(DQNConfig(hidden=(4,)), 3, 2, 40)
     assert a == Agent(DQNConfig(hidden=(4,)), 3, 2, 40) and hash(a) == hash(Agent(DQNConfig(hidden=(4,)), 3, 2, 40))
+    assert a == Agent(config=DQNConfig(hidden=(4,)), obs_dim=3, n_actions=2, max_steps=40)
     assert a != Agent(DQNConfig(hidden=(5,)), 3, 2, 40)
     assert a != Agent(DQNConfig(hidden=(4,)), 3, 2, 70)
+    assert a != Agent(DQNConfig(hidden=(4,)), 4, 2, 40)
+    assert len({a, Agent(DQNConfig(hidden=(4,)), 3, 2, 40), Agent(DQNConfig(hidden=(4,)), 3, 3, 40)}) == 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.obs_dim = 5
+
+
+def test_agent_is_a_jit_static_argument():
+    """Equal agents built separately share one compilation; a different one compiles anew."""
+    first = jax.jit(lambda agent, state, batch: agent.update(state, batch), static_argnums=0)
+    batch = make_batch(5, size=4)
+    config = DQNConfig(hidden=(8,), target_every=2, eps_decay=0.5)
+    a, b = (
+        Agent(config, OBS, ACTIONS, 40),
+        Agent(DQNConfig(hidden=(8,), target_every=2, eps_decay=0.5), OBS, ACTIONS, 40),
+    )
+    state = a.init(jax.random.key(0))
+    s1, loss1 = first(a, state, batch)
+    s2, loss2 = first(b, state, batch)
+    assert first._cache_size() == 1
+    assert tree_equal(s1, s2) and float(loss1) == float(loss2) and int(s1.updates) == 1
+    first(Agent(config, OBS, ACTIONS, 41), state, batch)  # gamma differs: another compilation
+    assert first._cache_size() == 2
 
 
 # ----------------------------------------------------------------------------- config validation

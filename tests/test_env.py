@@ -25,8 +25,8 @@ from scipy import stats
 
 import crlqas_kit
 from crlqas_kit import load_problem
+from crlqas_kit.optim.presets import preset_config
 from crlqas_kit.optim.spsa import SPSAConfig
-from crlqas_kit.optim.vqe import preset_config
 from crlqas_kit.rl import actions as A
 from crlqas_kit.rl import env as E
 from crlqas_kit.sim import simulator as S

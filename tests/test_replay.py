@@ -25,18 +25,16 @@ def _x64():
         yield
 
 
-def items(ids) -> R.Replay:
+def items(ids) -> R.Transition:
     """Transitions whose every field encodes its id."""
     ids = np.asarray(ids)
-    return R.Replay(
+    return R.Transition(
         obs=jnp.asarray(np.repeat(ids[:, None], D, 1), jnp.float32),
         action=jnp.asarray(ids, jnp.int32),
         reward=jnp.asarray(ids * 10.0),
         discount=jnp.asarray(ids / 100.0),
         next_obs=jnp.asarray(np.repeat(ids[:, None] + 0.5, D, 1)),
         next_mask=jnp.asarray(np.arange(A)[None, :] <= (ids[:, None] % A)),
-        size=jnp.asarray(0),
-        pos=jnp.asarray(0),
     )
 
 
@@ -51,6 +49,7 @@ def add(buf, ids, valid=None):
 def assert_slots(buf, expected_ids):
     """Slot k holds the item with id expected_ids[k] (all fields consistent)."""
     ids = np.asarray(expected_ids)
+    buf = buf.storage
     np.testing.assert_array_equal(np.asarray(buf.action)[: len(ids)], ids)
     np.testing.assert_array_equal(np.asarray(buf.obs)[: len(ids)], np.repeat(ids[:, None], D, 1))
     np.testing.assert_array_equal(np.asarray(buf.reward)[: len(ids)], np.float32(ids * 10.0))
@@ -62,8 +61,14 @@ def assert_slots(buf, expected_ids):
 # ----------------------------------------------------------------------------- buffer
 def test_init_shapes_and_dtypes():
     buf = R.init(7, D, A)
-    assert buf.obs.shape == (7, D) and buf.next_obs.shape == (7, D) and buf.next_mask.shape == (7, A)
-    assert buf.obs.dtype == jnp.float32 and buf.action.dtype == jnp.int32 and buf.next_mask.dtype == bool
+    assert isinstance(buf.storage, R.Transition)
+    assert (
+        buf.storage.obs.shape == (7, D)
+        and buf.storage.next_obs.shape == (7, D)
+        and buf.storage.next_mask.shape == (7, A)
+    )
+    st = buf.storage
+    assert st.obs.dtype == jnp.float32 and st.action.dtype == jnp.int32 and st.next_mask.dtype == bool
     assert int(buf.size) == 0 and int(buf.pos) == 0
     with pytest.raises(ValueError, match="capacity"):
         R.init(0, D, A)
@@ -100,8 +105,8 @@ def test_invalid_rows_are_not_written():
     buf = add(buf, [1, 2, 3, 4], valid=[True, False, True, False])
     assert int(buf.size) == 2 and int(buf.pos) == 2
     assert_slots(buf, [1, 3])
-    np.testing.assert_array_equal(np.asarray(buf.action)[2:], 0)  # untouched
-    assert not np.asarray(buf.next_mask)[2:].any()
+    np.testing.assert_array_equal(np.asarray(buf.storage.action)[2:], 0)  # untouched
+    assert not np.asarray(buf.storage.next_mask)[2:].any()
     buf = add(buf, [5, 6, 7], valid=[False, False, False])
     assert int(buf.size) == 2 and int(buf.pos) == 2
     assert_slots(buf, [1, 3])
@@ -123,6 +128,63 @@ def test_one_add_larger_than_capacity_keeps_the_last_items():
 
 
 _SAMPLE = jax.jit(R.sample, static_argnums=2)
+
+
+def test_transition_round_trip_by_hand_capacity_two():
+    """Three transitions, one at a time, into a capacity-2 buffer: every field and pos/size by hand."""
+    t = [
+        R.Transition(
+            obs=jnp.array([1.0, 2.0, 3.0]),
+            action=jnp.asarray(1),
+            reward=jnp.asarray(-0.5),
+            discount=jnp.asarray(0.25),
+            next_obs=jnp.array([4.0, 5.0, 6.0]),
+            next_mask=jnp.array([True, False, False, True]),
+        ),
+        R.Transition(
+            obs=jnp.array([7.0, 8.0, 9.0]),
+            action=jnp.asarray(2),
+            reward=jnp.asarray(1.5),
+            discount=jnp.asarray(0.0),
+            next_obs=jnp.array([10.0, 11.0, 12.0]),
+            next_mask=jnp.array([False, True, True, False]),
+        ),
+        R.Transition(
+            obs=jnp.array([-1.0, -2.0, -3.0]),
+            action=jnp.asarray(3),
+            reward=jnp.asarray(2.0),
+            discount=jnp.asarray(0.5),
+            next_obs=jnp.array([0.0, 0.5, 1.0]),
+            next_mask=jnp.array([True, True, True, True]),
+        ),
+    ]
+    one = lambda tr: jax.tree.map(lambda x: x[None], tr)  # noqa: E731  (a batch of one)
+    buf = R.init(2, D, A)
+    buf = _ADD(buf, one(t[0]), jnp.array([True]))
+    assert (int(buf.size), int(buf.pos)) == (1, 1)
+    buf = _ADD(buf, one(t[1]), jnp.array([True]))
+    assert (int(buf.size), int(buf.pos)) == (2, 0)
+    buf = _ADD(buf, one(t[2]), jnp.array([True]))  # overwrites the oldest (t[0]) in slot 0
+    assert (int(buf.size), int(buf.pos)) == (2, 1)
+    st = buf.storage
+    np.testing.assert_array_equal(np.asarray(st.obs), [[-1.0, -2.0, -3.0], [7.0, 8.0, 9.0]])
+    np.testing.assert_array_equal(np.asarray(st.action), [3, 2])
+    np.testing.assert_array_equal(np.asarray(st.reward), [2.0, 1.5])
+    np.testing.assert_array_equal(np.asarray(st.discount), [0.5, 0.0])
+    np.testing.assert_array_equal(np.asarray(st.next_obs), [[0.0, 0.5, 1.0], [10.0, 11.0, 12.0]])
+    np.testing.assert_array_equal(np.asarray(st.next_mask), [[True, True, True, True], [False, True, True, False]])
+    # stored with the buffer's dtypes
+    assert st.obs.dtype == jnp.float32 and st.action.dtype == jnp.int32 and st.reward.dtype == jnp.float32
+    # a sample is a Transition batch (no size/pos), each row one of the stored transitions
+    batch = _SAMPLE(buf, jax.random.key(0), 64)
+    assert isinstance(batch, R.Transition) and batch.obs.shape == (64, D)
+    rows = {3: ([-1.0, -2.0, -3.0], 2.0, 0.5), 2: ([7.0, 8.0, 9.0], 1.5, 0.0)}
+    b = jax.tree.map(np.asarray, batch)
+    assert set(np.unique(b.action)) == {2, 3}
+    for i in range(64):
+        obs, reward, discount = rows[int(b.action[i])]
+        np.testing.assert_array_equal(b.obs[i], obs)
+        assert b.reward[i] == reward and b.discount[i] == discount
 
 
 def test_sample_only_from_valid_entries_uniformly():
@@ -324,7 +386,8 @@ def test_nstep_into_buffer_end_to_end():
         buf = _ADD(buf, out, valid)
     # t=1: s0 (R 1.5, d .25); t=2 truncated: s1 (1.5, .25), s2 (1, .5); t=3: nothing yet
     assert int(buf.size) == 3
-    np.testing.assert_array_equal(np.asarray(buf.action)[:3], [0, 1, 2])
-    np.testing.assert_allclose(np.asarray(buf.reward)[:3], [1.5, 1.5, 1.0])
-    np.testing.assert_allclose(np.asarray(buf.discount)[:3], [0.25, 0.25, 0.5])
-    np.testing.assert_array_equal(np.asarray(buf.next_obs)[:3, 0], [2, 3, 3])
+    st = buf.storage
+    np.testing.assert_array_equal(np.asarray(st.action)[:3], [0, 1, 2])
+    np.testing.assert_allclose(np.asarray(st.reward)[:3], [1.5, 1.5, 1.0])
+    np.testing.assert_allclose(np.asarray(st.discount)[:3], [0.25, 0.25, 0.5])
+    np.testing.assert_array_equal(np.asarray(st.next_obs)[:3, 0], [2, 3, 3])

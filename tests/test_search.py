@@ -345,6 +345,27 @@ def test_resume_by_episode_target_equals_uninterrupted_run(run, tmp_path):
     assert resumed.seconds >= part.seconds
 
 
+def test_checkpoint_saved_with_agent_eps_still_loads(run, run_dir, tmp_path):
+    """Checkpoints from before epsilon was derived from the update count stored ``agent.eps``."""
+    import shutil
+
+    from crlqas_kit.search import _AgentStateV0
+
+    ts = run[0].checkpoint
+    old = shutil.copytree(run_dir, tmp_path / "old")
+    agent = ts.agent
+    with enable_x64():
+        eps = make_trainer(CFG).agent.epsilon(agent.updates)
+    legacy = ts._replace(agent=_AgentStateV0(*agent, eps=eps))  # written as the old save_state did (format 0)
+    np.savez(old / "checkpoint.npz", **{f"leaf{i}": x for i, x in enumerate(leaves(legacy))})
+    state, _ = load_checkpoint(old)
+    assert_same_state(state, ts)
+    with np.load(old / "checkpoint.npz") as data:  # neither layout: still a clear error
+        np.savez(old / "checkpoint.npz", **{k: data[k] for k in list(data.files)[:-2]})
+    with pytest.raises(ValueError, match="checkpoint has .* arrays, the run expects"):
+        load_checkpoint(old)
+
+
 def test_resume_after_stop_request_equals_uninterrupted_run(run, tmp_path):
     full, _ = run
     counter = ChunkCounter(limit=3)

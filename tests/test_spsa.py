@@ -137,6 +137,22 @@ def test_transformation_updates_match_the_formulas():
             np.testing.assert_allclose(np.asarray(u), expected, rtol=1e-12)
 
 
+def test_gain_schedules_are_the_spec_formulas():
+    """``a_k = a / (k + 1 + A)^alpha`` and ``c_k = c / (k + 1)^gamma`` as optax schedules, by hand."""
+    with enable_x64():
+        step, perturbation = spsa_mod.step_schedule(0.3, 2.0, 0.6), spsa_mod.perturbation_schedule(0.1, 0.101)
+        for k, a_k, c_k in [
+            (0, 0.3 / 3**0.6, 0.1),
+            (1, 0.3 / 4**0.6, 0.1 / 2**0.101),
+            (10, 0.3 / 13**0.6, 0.1 / 11**0.101),
+        ]:
+            assert float(step(jnp.asarray(k, jnp.int32))) == pytest.approx(a_k, rel=1e-15)
+            assert float(perturbation(jnp.asarray(k, jnp.int32))) == pytest.approx(c_k, rel=1e-15)
+        tx = scale_by_spsa_gain(0.3, 2.0, 0.6)
+        state = tx.init(jnp.zeros(2))
+        assert isinstance(state, optax.ScaleByScheduleState) and isinstance(state, spsa_mod.ScaleByGainState)
+
+
 def test_published_variant_matches_a_hand_computed_trace():
     """Three iterations of the published Adam-SPSA (spec section 8) on f(x) = x^2 in 1-D, where the
     SPSA estimate is exact whatever Delta: g = [(x + cD)^2 - (x - cD)^2] / (2c) * D = 2x.

@@ -28,42 +28,42 @@ import jax.numpy as jnp
 from .._x64 import x64
 from ..problems import load_problem
 from ..results import Results, circuit_record
-from ..rl import actions as A
-from ..rl import env as E
+from ..rl import actions as qas_actions
+from ..rl import env as qas_env
 from ..search_config import make_env_params
 
 
-def _sample(key: jax.Array, params: E.EnvParams) -> dict[str, jnp.ndarray]:
+def _sample(key: jax.Array, params: qas_env.EnvParams) -> dict[str, jnp.ndarray]:
     """One random circuit of the halting length, optimised; see the module docstring (pure, jittable)."""
     n, L = params.n_qubits, params.max_steps
-    arr = A.action_arrays(n)
+    arr = qas_actions.action_arrays(n)
     wires_of, is_cnot_of = jnp.asarray(arr["wires"]), jnp.asarray(arr["is_cnot"])
     k_h, k_gates, k_opt = jax.random.split(key, 3)
-    h = E.sample_halt_step(k_h, params)
-    _, state = E.reset(k_h, params)
+    h = qas_env.sample_halt_step(k_h, params)
+    _, state = qas_env.reset(k_h, params)
 
     def add_gate(i, carry):
         circuit, moments, last = carry
-        mask = A.legal_mask(last, params.allowed, wires_of)
+        mask = qas_actions.legal_mask(last, params.allowed, wires_of)
         action = jax.random.categorical(jax.random.fold_in(k_gates, i), jnp.where(mask, 0.0, -jnp.inf)).astype(
             jnp.int32
         )
         wires, is_cnot = wires_of[action], is_cnot_of[action]
-        _, moments = A.place(moments, wires, is_cnot)
+        _, moments = qas_actions.place(moments, wires, is_cnot)
         last = last.at[wires[0]].set(action).at[wires[1]].set(action)
-        return E.append_gate(circuit, action, n), moments, last
+        return qas_env.append_gate(circuit, action, n), moments, last
 
     circuit, moments, _ = jax.lax.fori_loop(0, h, add_gate, (state.circuit, state.moments, state.last_action))
 
     def optimise(i, carry):
         circuit, energy, exact, evaluations = carry
-        angles, energy, exact = E._optimise(jax.random.fold_in(k_opt, i), circuit, params)
+        angles, energy, exact = qas_env._optimise(jax.random.fold_in(k_opt, i), circuit, params)
         evaluations = evaluations + jnp.where(jnp.any(circuit.slots >= 0), params.spsa.evaluations, 0) + 1
         return dataclasses.replace(circuit, angles=angles), energy, exact, evaluations
 
     zero = jnp.zeros((), state.energy.dtype)
     circuit, energy, exact, evaluations = jax.lax.fori_loop(0, h, optimise, (circuit, zero, zero, jnp.asarray(0)))
-    cnots = jnp.sum((jnp.arange(L) < circuit.length) & (circuit.gates == A.GATE_IDS["cx"]))
+    cnots = jnp.sum((jnp.arange(L) < circuit.length) & (circuit.gates == qas_actions.GATE_IDS["cx"]))
     return {
         "circuit": circuit,
         "energy": energy,

@@ -1,10 +1,12 @@
-"""Inner optimisers: SPSA / Adam-SPSA (optax-style) and the VQE loop."""
+"""Inner optimisers: SPSA / Adam-SPSA (optax-style), their presets and the VQE loop."""
 
+from .presets import PRESETS, PUBLISHED, preset_config, published_config
 from .spsa import SPSAConfig, SPSAResult, adam_spsa, minimize, scale_by_spsa_gain, spsa_gradient
-from .vqe import PRESETS, VQEResult, energy_objective, optimize, preset_config, warm_start
+from .vqe import VQEResult, energy_objective, optimize, warm_start
 
 __all__ = [
     "PRESETS",
+    "PUBLISHED",
     "SPSAConfig",
     "SPSAResult",
     "VQEResult",
@@ -13,6 +15,7 @@ __all__ = [
     "minimize",
     "optimize",
     "preset_config",
+    "published_config",
     "scale_by_spsa_gain",
     "spsa_gradient",
     "warm_start",

@@ -173,14 +173,24 @@ class SPSAConfig:
 # -------------------------------------------------------------------------------------------
 
 
+def perturbation_schedule(c: float, gamma: float) -> optax.Schedule:
+    """The perturbation gains as an optax schedule: ``k -> c_k = c / (k + 1)^gamma``."""
+    return lambda k: c / (k + 1.0) ** gamma
+
+
+def step_schedule(a: float, A: float, alpha: float) -> optax.Schedule:
+    """The step gains as an optax schedule: ``k -> a_k = a / (k + 1 + A)^alpha``."""
+    return lambda k: a / (k + 1.0 + A) ** alpha
+
+
 def perturbation_gain(c: float, gamma: float, k) -> jnp.ndarray:
     """``c_k = c / (k + 1)^gamma``."""
-    return c / (k + 1.0) ** gamma
+    return perturbation_schedule(c, gamma)(k)
 
 
 def step_gain(a: float, A: float, alpha: float, k) -> jnp.ndarray:
     """``a_k = a / (k + 1 + A)^alpha``."""
-    return a / (k + 1.0 + A) ** alpha
+    return step_schedule(a, A, alpha)(k)
 
 
 def spsa_gradient(
@@ -213,23 +223,14 @@ def spsa_gradient(
 # -------------------------------------------------------------------------------------------
 
 
-class ScaleByGainState(NamedTuple):
-    count: jnp.ndarray
+#: The state of :func:`scale_by_spsa_gain` (optax's: the update count).
+ScaleByGainState = optax.ScaleByScheduleState
 
 
 def scale_by_spsa_gain(a: float, A: float = 0.0, alpha: float = 0.602) -> optax.GradientTransformation:
-    """Classic SPSA step: ``updates = -a_k * g`` (``k`` counts updates)."""
-
-    def init(params):
-        del params
-        return ScaleByGainState(count=jnp.zeros([], jnp.int32))
-
-    def update(updates, state, params=None):
-        del params
-        gain = step_gain(a, A, alpha, state.count)
-        return jax.tree.map(lambda g: -gain * g, updates), ScaleByGainState(count=state.count + 1)
-
-    return optax.GradientTransformation(init, update)
+    """Classic SPSA step: ``updates = -a_k * g`` (``k`` counts updates; ``optax.scale_by_schedule``)."""
+    gain = step_schedule(a, A, alpha)
+    return optax.scale_by_schedule(lambda k: -gain(k))
 
 
 class AdamSPSAState(NamedTuple):
@@ -256,6 +257,7 @@ def adam_spsa(
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown Adam-SPSA variant {variant!r}; choose one of {VARIANTS}")
+    step_size = step_schedule(a, A, alpha)
 
     def init(params):
         zeros = jax.tree.map(jnp.zeros_like, params)
@@ -264,10 +266,10 @@ def adam_spsa(
     def update(updates, state, params=None):
         del params
         k = state.count
-        b1k = beta1 / (k + 1.0) ** lam
+        b1k = beta1 / (k + 1.0) ** lam  # beta1_k: no optax schedule has this form
         mu = jax.tree.map(lambda m, g: b1k * m + (1 - b1k) * g, state.mu, updates)
         nu = jax.tree.map(lambda v, g: beta2 * v + (1 - beta2) * g**2, state.nu, updates)
-        gain = step_gain(a, A, alpha, k)
+        gain = step_size(k)
         if variant == "kit":
             c1, c2 = 1 - beta1 ** (k + 1.0), 1 - beta2 ** (k + 1.0)
             out = jax.tree.map(lambda m, v: -gain * (m / c1) / (jnp.sqrt(v / c2) + eps), mu, nu)
@@ -384,13 +386,14 @@ def run(
         best = best.add(cal_points, cal_values)  # the calibration points count as measured
     opt = transformation(config, a) if optimizer is None else optimizer
     state = opt.init(x0)
+    c_schedule = perturbation_schedule(config.c, config.gamma)
     stage_of = jnp.asarray(np.repeat(np.arange(len(config.stage_iterations)), config.stage_iterations), jnp.int32)
 
     def body(carry, xs):
         k, stage = xs
         x, f_x, opt_state, best, key = carry
         key, k_dir, k_fun, k_iter = jax.random.split(key, 4)
-        c_k = perturbation_gain(config.c, config.gamma, k)
+        c_k = c_schedule(k)
         g, points, values = spsa_gradient(lambda p: batched_fun(p, k_fun, stage), x, k_dir, c_k, mask)
         updates, opt_state = opt.update(g, opt_state, x)
         if mask is not None:

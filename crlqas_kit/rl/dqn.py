@@ -5,8 +5,10 @@ Loss for a batch of n-step transitions ``(s, a, R, d, s', mask')`` (``d = gamma^
     ``a* = argmax_{a' legal in s'} Q_online(s', a')``                (the mask applies here too)
     ``y  = R + d * Q_target(s', a*)``,   loss = Huber(Q_online(s, a) - y), averaged.
 
-The target network is a hard copy of the online one every ``target_every`` updates; exploration
-is epsilon-greedy over the LEGAL actions, with ``eps <- max(eps * decay, eps_min)`` per update.
+The target network is a hard copy of the online one every ``target_every`` updates
+(``optax.periodic_update``); exploration is epsilon-greedy over the LEGAL actions with
+``eps_k = max(eps_min, eps_start * eps_decay^k)`` after ``k`` updates (``optax.exponential_decay``
+on the update count, :meth:`Agent.epsilon`).
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from . import replay as R
+from .replay import Transition
 
 
 @dataclasses.dataclass(frozen=True)
 class DQNConfig:
-    """Agent hyperparameters (defaults: small and fast; see ``search.PRESETS`` for the paper's)."""
+    """Agent hyperparameters (defaults: small and fast; the paper's are in
+    :func:`crlqas_kit.search_config.preset` ``("paper", ...)``)."""
 
     hidden: tuple[int, ...] = (256, 256)
     learning_rate: float = 3e-4
@@ -73,11 +76,12 @@ class QNetwork(nn.Module):
 
 
 class AgentState(NamedTuple):
+    """What changes during training; epsilon and the target copies derive from ``updates``."""
+
     params: dict
     target_params: dict
     opt_state: optax.OptState
     updates: jnp.ndarray
-    eps: jnp.ndarray
 
 
 def masked_argmax(q: jnp.ndarray, mask: jnp.ndarray) -> jnp.ndarray:
@@ -98,30 +102,51 @@ def select_action(key, q: jnp.ndarray, mask: jnp.ndarray, eps) -> jnp.ndarray:
     return jnp.where(jax.random.uniform(k_explore) < eps, random_action, masked_argmax(q, mask)).astype(jnp.int32)
 
 
+@dataclasses.dataclass(frozen=True)
 class Agent:
-    """Pure functions of the agent bound to a network shape and config (hashable, jit-static)."""
+    """Pure functions of the agent bound to a network shape and config.
 
-    def __init__(self, config: DQNConfig, obs_dim: int, n_actions: int, max_steps: int) -> None:
-        self.config = config
-        self.obs_dim, self.n_actions = obs_dim, n_actions
-        self.gamma = config.discount(max_steps)
-        self.network = QNetwork(config.hidden, n_actions)
-        self.optimizer = optax.adam(config.learning_rate)
+    A frozen dataclass: hashable and equal by value, so it can be a static argument of ``jit``.
+    The network, optimiser and schedules are built from the fields.
+    """
+
+    config: DQNConfig
+    obs_dim: int
+    n_actions: int
+    max_steps: int
+
+    @property
+    def gamma(self) -> float:
+        return self.config.discount(self.max_steps)
+
+    @property
+    def network(self) -> QNetwork:
+        return QNetwork(self.config.hidden, self.n_actions)
+
+    @property
+    def optimizer(self) -> optax.GradientTransformation:
+        return optax.adam(self.config.learning_rate)
+
+    def epsilon(self, updates) -> jnp.ndarray:
+        """Exploration rate after ``updates`` updates: ``max(eps_min, eps_start * eps_decay^updates)``."""
+        c = self.config
+        # optax reads end_value as a ceiling when decay_rate >= 1: no decay means no floor either
+        floor = c.eps_min if c.eps_decay < 1 else None
+        schedule = optax.exponential_decay(c.eps_start, 1, c.eps_decay, end_value=floor)
+        return jnp.asarray(schedule(updates), jnp.result_type(float))
 
     def init(self, key) -> AgentState:
         params = self.network.init(key, jnp.zeros((1, self.obs_dim), jnp.float32))
-        return AgentState(
-            params, params, self.optimizer.init(params), jnp.asarray(0), jnp.asarray(self.config.eps_start)
-        )
+        return AgentState(params, params, self.optimizer.init(params), jnp.asarray(0))
 
     def q_values(self, params, obs) -> jnp.ndarray:
         return self.network.apply(params, obs.astype(jnp.float32))
 
     def act(self, key, state: AgentState, obs, mask, greedy: bool = False) -> jnp.ndarray:
         q = self.q_values(state.params, obs)
-        return select_action(key, q, mask, 0.0 if greedy else state.eps)
+        return select_action(key, q, mask, 0.0 if greedy else self.epsilon(state.updates))
 
-    def loss(self, params, target_params, batch: R.Replay) -> jnp.ndarray:
+    def loss(self, params, target_params, batch: Transition) -> jnp.ndarray:
         q = self.q_values(params, batch.obs)
         q_sa = jnp.take_along_axis(q, batch.action[:, None], axis=1)[:, 0]
         q_next_online = self.q_values(params, batch.next_obs)
@@ -129,19 +154,11 @@ class Agent:
         y = jax.vmap(ddqn_target)(q_next_online, q_next_target, batch.next_mask, batch.reward, batch.discount)
         return jnp.mean(optax.huber_loss(q_sa, jax.lax.stop_gradient(y), delta=self.config.huber_delta))
 
-    def update(self, state: AgentState, batch: R.Replay) -> tuple[AgentState, jnp.ndarray]:
-        """One gradient step, epsilon decay and (every ``target_every``) the hard target copy."""
+    def update(self, state: AgentState, batch: Transition) -> tuple[AgentState, jnp.ndarray]:
+        """One gradient step and (every ``target_every`` updates) the hard target copy."""
         loss, grads = jax.value_and_grad(self.loss)(state.params, state.target_params, batch)
         updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         count = state.updates + 1
-        copy = count % self.config.target_every == 0
-        target = jax.tree.map(lambda p, t: jnp.where(copy, p, t), params, state.target_params)
-        eps = jnp.maximum(state.eps * self.config.eps_decay, self.config.eps_min)
-        return AgentState(params, target, opt_state, count, eps), loss
-
-    def __hash__(self) -> int:
-        return hash((self.config, self.obs_dim, self.n_actions, self.gamma))
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Agent) and hash(self) == hash(other)
+        target = optax.periodic_update(params, state.target_params, count, self.config.target_every)
+        return AgentState(params, target, opt_state, count), loss

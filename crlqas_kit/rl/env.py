@@ -33,14 +33,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._x64 import x64
-from ..optim import spsa as _spsa
+from ..optim.presets import preset_config
+from ..optim.spsa import SPSAConfig
+from ..optim.spsa import run as run_spsa
 from ..optim.vqe import batched_objective, energy_objective, param_mask
 from ..problems import Problem
 from ..sim.circuit import Circuit
 from ..sim.noise import NoiseModel
 from ..sim.shots import VARIANCES, check_shots
 from ..sim.simulator import Evaluator
-from . import actions as A
+from . import actions as qas_actions
 from .curriculum import PUBLISHED_THRESHOLD0
 
 #: Default layer capacity / maximum steps per episode by qubit count (spec section 3).
@@ -65,7 +67,7 @@ class EnvParams:
     allowed: jnp.ndarray  # (A,) bool, e.g. CNOTs outside a coupling map are False
     n_qubits: int = _static()
     max_steps: int = _static()
-    spsa: _spsa.SPSAConfig = _static()
+    spsa: SPSAConfig = _static()
     shots: int | None = _static(None)
     variance: str = _static("exact")
     halting: bool = _static(True)
@@ -83,7 +85,7 @@ class EnvParams:
 
     @property
     def n_actions(self) -> int:
-        return A.n_actions(self.n_qubits)
+        return qas_actions.n_actions(self.n_qubits)
 
     @property
     def obs_size(self) -> int:
@@ -114,7 +116,7 @@ def make_params(
     noise: NoiseModel | str | None = None,
     *,
     max_steps: int | None = None,
-    spsa: _spsa.SPSAConfig | None = None,
+    spsa: SPSAConfig | None = None,
     shots: int | None = None,
     variance: str = "exact",
     start: str = "zeros",
@@ -147,8 +149,6 @@ def make_params(
         **options: further static fields of :class:`EnvParams` (halting, rewards, ...);
             ``halt_min`` defaults to ``min(25, L)``.
     """
-    from ..optim.vqe import preset_config
-
     n = problem.n_qubits
     L = DEFAULT_MAX_STEPS.get(n, 250) if max_steps is None else int(max_steps)
     if L < 1:
@@ -174,10 +174,10 @@ def make_params(
         raise ValueError(message) from None
     if not (np.isfinite(threshold0) and threshold0 > 0):
         raise ValueError(message)
-    allowed = np.ones(A.n_actions(n), bool)
+    allowed = np.ones(qas_actions.n_actions(n), bool)
     if coupling_map is not None:
         pairs = {(int(a), int(b)) for a, b in coupling_map}
-        for i, (gate, wires) in enumerate(A.action_table(n)):
+        for i, (gate, wires) in enumerate(qas_actions.action_table(n)):
             if gate == "cx" and wires not in pairs:
                 allowed[i] = False
     fields = {f.name for f in dataclasses.fields(EnvParams)}
@@ -255,8 +255,8 @@ def observation(state: EnvState, params: EnvParams) -> jnp.ndarray:
 
 def action_mask(state: EnvState, params: EnvParams) -> jnp.ndarray:
     """``(A,)`` bool of legal actions (all False once the episode is done)."""
-    wires = jnp.asarray(A.action_arrays(params.n_qubits)["wires"])
-    return A.legal_mask(state.last_action, params.allowed, wires) & ~state.done
+    wires = jnp.asarray(qas_actions.action_arrays(params.n_qubits)["wires"])
+    return qas_actions.legal_mask(state.last_action, params.allowed, wires) & ~state.done
 
 
 def reset(key: jax.Array, params: EnvParams, threshold=None) -> tuple[jnp.ndarray, EnvState]:
@@ -290,7 +290,7 @@ def reset(key: jax.Array, params: EnvParams, threshold=None) -> tuple[jnp.ndarra
 
 def append_gate(circuit: Circuit, action, n_qubits: int, new_angle=0.0) -> Circuit:
     """Jittable append of action ``action`` (a new rotation gets the next slot and ``new_angle``)."""
-    arr = A.action_arrays(n_qubits)
+    arr = qas_actions.action_arrays(n_qubits)
     gate, wires = jnp.asarray(arr["gate"])[action], jnp.asarray(arr["wires"])[action]
     is_cnot = jnp.asarray(arr["is_cnot"])[action]
     i = circuit.length
@@ -333,7 +333,7 @@ def _optimise(key, circuit: Circuit, params: EnvParams):
         x0 = x0 + SV_START_JITTER * mask * jax.random.normal(jax.random.fold_in(k_opt, 1), x0.shape)
     angles = jax.lax.cond(
         has_angles,
-        lambda x: _spsa.run(batched, x, k_opt, params.spsa, mask).x,
+        lambda x: run_spsa(batched, x, k_opt, params.spsa, mask).x,
         lambda x: circuit.angles,
         x0,
     )
@@ -346,7 +346,7 @@ def _optimise(key, circuit: Circuit, params: EnvParams):
 def step(key: jax.Array, state: EnvState, action, params: EnvParams):
     """One environment step; see the module docstring for the rules."""
     n, L = params.n_qubits, params.max_steps
-    arr = A.action_arrays(n)
+    arr = qas_actions.action_arrays(n)
     action = jnp.asarray(action, jnp.int32)
     legal = action_mask(state, params)[jnp.clip(action, 0, params.n_actions - 1)]
     legal = legal & (action >= 0) & (action < params.n_actions)
@@ -356,8 +356,8 @@ def step(key: jax.Array, state: EnvState, action, params: EnvParams):
     circuit = append_gate(state.circuit, action, n, new_angle)
     wires = jnp.asarray(arr["wires"])[action]
     is_cnot = jnp.asarray(arr["is_cnot"])[action]
-    layer, moments = A.place(state.moments, wires, is_cnot)
-    tensor = A.encode(state.tensor, layer, wires, is_cnot, jnp.asarray(arr["axis"])[action], n)
+    layer, moments = qas_actions.place(state.moments, wires, is_cnot)
+    tensor = qas_actions.encode(state.tensor, layer, wires, is_cnot, jnp.asarray(arr["axis"])[action], n)
     angles, energy, exact = _optimise(k_opt, circuit, params)
     circuit = dataclasses.replace(circuit, angles=angles)
 
@@ -406,7 +406,7 @@ def step(key: jax.Array, state: EnvState, action, params: EnvParams):
 
 def _counts(state: EnvState) -> dict[str, jnp.ndarray]:
     active = jnp.arange(state.circuit.capacity) < state.circuit.length
-    cnots = jnp.sum(active & (state.circuit.gates == A.GATE_IDS["cx"]))
+    cnots = jnp.sum(active & (state.circuit.gates == qas_actions.GATE_IDS["cx"]))
     return {"gates": state.circuit.length, "cnots": cnots, "depth": jnp.max(state.moments)}
 
 

@@ -1,5 +1,8 @@
 """A uniform replay buffer as fixed-size arrays, and n-step return accumulation (jit-friendly).
 
+:class:`Transition` is the item (and, with a leading axis, the batch) type; :class:`Replay` is
+the buffer state: a :class:`Transition` of ``(C, ...)`` arrays plus ``size`` and ``pos``.
+
 Transitions are stored already aggregated over ``n`` steps::
 
     (obs_t, a_t, R_t = sum_{i<k} gamma^i r_{t+i}, discount = gamma^k * (1 - terminal), obs_{t+k}, mask_{t+k})
@@ -16,15 +19,22 @@ import jax
 import jax.numpy as jnp
 
 
-class Replay(NamedTuple):
-    """Ring buffer of capacity ``C``; ``size`` valid entries, next write at ``pos``."""
+class Transition(NamedTuple):
+    """One n-step transition, or a batch of them (every field with a leading batch axis)."""
 
-    obs: jnp.ndarray  # (C, D) float32
-    action: jnp.ndarray  # (C,) int32
-    reward: jnp.ndarray  # (C,) float32, the n-step return
-    discount: jnp.ndarray  # (C,) float32, gamma^k * (1 - terminal)
-    next_obs: jnp.ndarray  # (C, D) float32
-    next_mask: jnp.ndarray  # (C, A) bool, legal actions at next_obs
+    obs: jnp.ndarray  # (D,) float32
+    action: jnp.ndarray  # () int32
+    reward: jnp.ndarray  # () float32, the n-step return
+    discount: jnp.ndarray  # () float32, gamma^k * (1 - terminal)
+    next_obs: jnp.ndarray  # (D,) float32
+    next_mask: jnp.ndarray  # (A,) bool, legal actions at next_obs
+
+
+class Replay(NamedTuple):
+    """Ring buffer of capacity ``C``: ``storage`` holds ``C`` transitions (every field ``(C, ...)``),
+    ``size`` of them valid; the next write goes to ``pos``."""
+
+    storage: Transition
     size: jnp.ndarray
     pos: jnp.ndarray
 
@@ -33,22 +43,21 @@ def init(capacity: int, obs_dim: int, n_actions: int) -> Replay:
     if capacity < 1:
         raise ValueError(f"replay capacity must be >= 1, got {capacity}")
     f32 = jnp.float32
-    return Replay(
+    storage = Transition(
         obs=jnp.zeros((capacity, obs_dim), f32),
         action=jnp.zeros(capacity, jnp.int32),
         reward=jnp.zeros(capacity, f32),
         discount=jnp.zeros(capacity, f32),
         next_obs=jnp.zeros((capacity, obs_dim), f32),
         next_mask=jnp.zeros((capacity, n_actions), bool),
-        size=jnp.asarray(0, jnp.int32),
-        pos=jnp.asarray(0, jnp.int32),
     )
+    return Replay(storage, size=jnp.asarray(0, jnp.int32), pos=jnp.asarray(0, jnp.int32))
 
 
-def add(buffer: Replay, items: Replay, valid: jnp.ndarray) -> Replay:
-    """Write the ``valid`` rows of ``items`` (a batch shaped like ``Replay`` fields, ``(M, ...)``)
-    in order at ``pos``, overwriting the oldest entries when full."""
-    capacity = buffer.action.shape[0]
+def add(buffer: Replay, items: Transition, valid: jnp.ndarray) -> Replay:
+    """Write the ``valid`` rows of ``items`` (a batch of transitions, ``(M, ...)``) in order at
+    ``pos``, overwriting the oldest entries when full."""
+    capacity = buffer.storage.action.shape[0]
     offset = jnp.cumsum(valid) - 1
     # Invalid rows, and valid rows that a later row of this same call would overwrite (more than
     # ``capacity`` valid rows), go out of range and are dropped: scatter indices stay unique.
@@ -58,15 +67,15 @@ def add(buffer: Replay, items: Replay, valid: jnp.ndarray) -> Replay:
     def put(dst, src):
         return dst.at[idx].set(src.astype(dst.dtype), mode="drop")
 
-    fields = {name: put(getattr(buffer, name), getattr(items, name)) for name in Replay._fields[:6]}
+    storage = jax.tree.map(put, buffer.storage, items)
     count = jnp.sum(valid, dtype=jnp.int32)
-    return Replay(**fields, size=jnp.minimum(buffer.size + count, capacity), pos=(buffer.pos + count) % capacity)
+    return Replay(storage, size=jnp.minimum(buffer.size + count, capacity), pos=(buffer.pos + count) % capacity)
 
 
-def sample(buffer: Replay, key: jax.Array, batch_size: int) -> Replay:
-    """``batch_size`` entries drawn uniformly with replacement from the ``size`` valid ones."""
+def sample(buffer: Replay, key: jax.Array, batch_size: int) -> Transition:
+    """``batch_size`` transitions drawn uniformly with replacement from the ``size`` valid ones."""
     idx = jax.random.randint(key, (batch_size,), 0, jnp.maximum(buffer.size, 1))
-    return Replay(*(getattr(buffer, f)[idx] for f in Replay._fields[:6]), size=buffer.size, pos=buffer.pos)
+    return jax.tree.map(lambda x: x[idx], buffer.storage)
 
 
 class NStepQueue(NamedTuple):
@@ -83,7 +92,7 @@ def nstep_init(n: int, obs_dim: int) -> NStepQueue:
 
 
 def nstep_push(queue: NStepQueue, obs, action, reward, next_obs, next_mask, terminal, truncated, gamma: float):
-    """Add one transition; return the new queue and ``n`` candidate transitions with a validity mask.
+    """Add one step; return the new queue and ``n`` candidate :class:`Transition` rows with a validity mask.
 
     While the episode runs, the oldest entry is emitted once ``n`` steps are queued (discount
     ``gamma^n``). When it ends (terminal or truncated) every queued entry is emitted with the
@@ -104,15 +113,13 @@ def nstep_push(queue: NStepQueue, obs, action, reward, next_obs, next_mask, term
     end = terminal | truncated
     discount = jnp.where(terminal, 0.0, gamma**steps)
     valid = jnp.where(end, j < count, (j == 0) & (count == n))
-    items = Replay(
+    items = Transition(
         obs=q_obs,
         action=q_act,
         reward=returns,
         discount=discount,
         next_obs=jnp.broadcast_to(next_obs, q_obs.shape),
         next_mask=jnp.broadcast_to(next_mask, (n, *next_mask.shape)),
-        size=jnp.asarray(0),
-        pos=jnp.asarray(0),
     )
     full = (count == n) & ~end
     shifted = NStepQueue(jnp.roll(q_obs, -1, 0), jnp.roll(q_act, -1), jnp.roll(q_rew, -1), count - 1)
