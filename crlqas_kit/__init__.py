@@ -6,7 +6,14 @@ Compiled kernels are kept in a persistent per-user cache (``~/.cache/crlqas_kit/
 ``CRLQAS_NO_COMPILE_CACHE=1`` turns it off, see :mod:`crlqas_kit._cache`). JAX gets one CPU
 device per core (up to 2; ``CRLQAS_CPU_DEVICES`` sets it, see :mod:`crlqas_kit._cores`) so
 large batches of energies use both cores.
+
+The search layer is exported lazily (``ck.search``, ``ck.SearchConfig``, ``ck.Results``,
+``ck.load_run``, ``ck.InteractiveEnv``): ``import crlqas_kit`` stays light (no flax, optax or
+matplotlib) until one of them is used. :func:`notebook_mode` is the notebooks' fast flag.
 """
+
+import importlib
+import os
 
 from ._cache import enable_compilation_cache
 from ._cores import enable_cpu_devices
@@ -21,4 +28,42 @@ __version__ = "0.1.0"
 enable_compilation_cache()
 enable_cpu_devices()  # the imports above run no JAX computation, so this is still in time
 
-__all__ = ["CHEMICAL_ACCURACY", "Problem", "enable_x64", "list_problems", "load_problem", *_sim_all]
+#: name -> (module, attribute) imported on first use (flax, optax and the RL code load only then)
+_LAZY = {
+    "search": (".search", "search"),
+    "SearchConfig": (".search_config", "SearchConfig"),
+    "Results": (".results", "Results"),
+    "load_run": (".results", "load_run"),
+    "InteractiveEnv": (".rl.interactive", "InteractiveEnv"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module, __name__), attribute)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
+    raise AttributeError(f"module 'crlqas_kit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def notebook_mode() -> str:
+    """``"fast"`` under CI (``CI=true``: notebooks run a tiny version, tested top to bottom) and
+    ``"full"`` otherwise (Binder, a laptop). The notebooks branch on ``ck.notebook_mode() == "fast"``."""
+    return "fast" if os.environ.get("CI", "").strip().lower() == "true" else "full"
+
+
+__all__ = [
+    "CHEMICAL_ACCURACY",
+    "Problem",
+    "enable_x64",
+    "list_problems",
+    "load_problem",
+    "notebook_mode",
+    *_LAZY,
+    *_sim_all,
+]

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import sys
 import time
+import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -420,3 +422,15 @@ def load_checkpoint(path: str | Path) -> tuple[Any, Results]:
             state = state._replace(agent=AgentState(*state.agent[:4]))
     results.checkpoint = None
     return state, results
+
+
+class _CallableModule(types.ModuleType):
+    """``crlqas_kit.search`` is both this module and (lazily exported) its :func:`search`: once the
+    module is imported, the package attribute ``ck.search`` is the module, so calling the module
+    runs :func:`search` and ``ck.search(config)`` works in any import order."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Results:
+        return search(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
