@@ -124,15 +124,15 @@ def batch_episode(params, actions: np.ndarray, key, strategy: str = "auto", time
     import jax
     import jax.numpy as jnp
 
-    from crlqas_kit.rl import env as E
+    from crlqas_kit.rl.batch import reset_batch, step_batch
 
     key, k_reset = jax.random.split(key)
-    _, states = E.reset_batch(jax.random.split(k_reset, actions.shape[0]), params, NO_SUCCESS)
+    _, states = reset_batch(jax.random.split(k_reset, actions.shape[0]), params, NO_SUCCESS)
     for column in actions.T:
         key, k = jax.random.split(key)
         keys, column = jax.random.split(k, actions.shape[0]), jnp.asarray(column)
         t, c = time.perf_counter(), time.process_time()
-        _, states, _, term, trunc, info = E.step_batch(keys, states, column, params, strategy=strategy)
+        _, states, _, term, trunc, info = step_batch(keys, states, column, params, strategy=strategy)
         states.energy.block_until_ready()
         if times is not None:
             times.append((time.perf_counter() - t, time.process_time() - c))
@@ -166,11 +166,12 @@ def measure(name: str, noise: str, quick: bool, alt: bool) -> dict:
 
     from crlqas_kit import load_problem
     from crlqas_kit.rl import env as E
+    from crlqas_kit.rl.batch import VMAP_MAX_QUBITS
 
     problem = load_problem(name)
     n = problem.n_qubits
     n_steps, rounds = (QUICK if quick else EPISODES)[n]
-    auto = "vmap" if n <= E.VMAP_MAX_QUBITS else "map"
+    auto = "vmap" if n <= VMAP_MAX_QUBITS else "map"
     other = "map" if auto == "vmap" else "vmap"
     jax.clear_caches()
     mon = CpuMonitor()
