@@ -48,13 +48,22 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from _machine import CpuMonitor, git_commit, loadavg, lscpu, package_versions, vm_hwm, wait_for_quiet
+from _machine import (
+    CpuMonitor,
+    git_commit,
+    loadavg,
+    lscpu,
+    memory_total_gb,
+    package_versions,
+    run_json_child,
+    vm_hwm,
+    wait_for_quiet,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -256,12 +265,9 @@ def rss_child(name: str, noise: str) -> None:
 
 def measure_rss(name: str, noise: str) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--rss-child", name, noise]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    env["CRLQAS_BENCH_PARENT_RSS"] = str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    out["wall_s"] = round(time.perf_counter() - t0, 1)
+    parent_rss = str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    out, wall = run_json_child(cmd, ROOT, CRLQAS_BENCH_PARENT_RSS=parent_rss)
+    out["wall_s"] = round(wall, 1)
     out["method"] = "resource.getrusage(RUSAGE_SELF).ru_maxrss of a fresh subprocess (Python + JAX + XLA)"
     return out
 
@@ -279,7 +285,7 @@ def environment() -> dict:
         "threads_per_core": cpu.get("Thread(s) per core"),
         "hypervisor": cpu.get("Hypervisor vendor"),
         "l2_l3": [cpu.get("L2 cache"), cpu.get("L3 cache")],
-        "memory_total_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9, 1),
+        "memory_total_gb": memory_total_gb(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "versions": versions,
