@@ -13,9 +13,10 @@ observable: the H2O-8q Hamiltonian at n = 8 (193 terms, the issue's workload), 1
 strings at n = 10 and 12; 64 random parameter sets. Per library, in one process: median of
 repeated calls after a warm-up; batch = 64 evaluations (kit: ``expectation_batch``'s jitted
 kernel; Aer ``AerSimulator(method="statevector")``, one ``run`` of 64 bound circuits; qulacs
-``QuantumState``, a Python loop; PennyLane ``lightning.qubit``, parameter broadcasting). Every
-energy is checked against the kit's to 1e-8. The kit's PTM engine on the same noiseless work
-(what ran before the state-vector engine) is the "kit PTM" column.
+``QuantumState``, a Python loop; PennyLane ``lightning.qubit``, parameter broadcasting; the
+adapters are in ``benchmarks/_references.py``). Every energy is checked against the kit's to
+1e-8. The kit's PTM engine on the same noiseless work (what ran before the state-vector engine)
+is the "kit PTM" column.
 
 RL step: ``rl.env.step_jit`` with the default Adam-SPSA (500 evaluations), noiseless, after
 random legal gates from ``|0..0>`` (LiH-6q after 40, H2O-8q after 45), median over random legal

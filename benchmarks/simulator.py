@@ -28,6 +28,8 @@ Measured per (n, G), in one process, one library at a time:
   Python loop of 64 evaluations (qulacs has no batched API);
 * PennyLane ``default.mixed``; batch = parameter broadcasting (one QNode call with 64 sets).
 
+The three reference adapters live in ``benchmarks/_references.py`` (shared with ``noiseless.py``).
+
 All libraries must agree with crlqas_kit to 1e-8 on every energy (asserted). A library whose single
 evaluation exceeds the budget is skipped at every larger configuration and recorded as
 "skipped: over budget" -- never silently.
