@@ -154,11 +154,6 @@ def cpu_mhz() -> float | None:
     return None
 
 
-def memory_total_gb() -> float:
-    """Physical memory in GB (10^9 bytes), one decimal."""
-    return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9, 1)
-
-
 def brief_environment(root: str | os.PathLike[str], packages: Iterable[str]) -> dict:
     """The short machine description of the multi-process benchmarks: CPU model, all of ``lscpu``,
     Python, the versions of ``packages``, the commit of ``root`` and the load average now."""

@@ -53,17 +53,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _machine import (
-    CpuMonitor,
-    git_commit,
-    loadavg,
-    lscpu,
-    memory_total_gb,
-    package_versions,
-    run_json_child,
-    vm_hwm,
-    wait_for_quiet,
-)
+from _machine import CpuMonitor, git_commit, loadavg, lscpu, package_versions, run_json_child, vm_hwm, wait_for_quiet
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -285,7 +275,7 @@ def environment() -> dict:
         "threads_per_core": cpu.get("Thread(s) per core"),
         "hypervisor": cpu.get("Hypervisor vendor"),
         "l2_l3": [cpu.get("L2 cache"), cpu.get("L3 cache")],
-        "memory_total_gb": memory_total_gb(),
+        "memory_total_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9, 1),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "versions": versions,

@@ -57,7 +57,6 @@ from _machine import (
     git_modified_files,
     loadavg,
     lscpu,
-    memory_total_gb,
     package_versions,
     run_json_child,
     vm_hwm,
@@ -351,7 +350,7 @@ def environment() -> dict:
         "cpu_mhz": mhz,
         "simd_flags": sorted(flags & {"sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512vl"}),
         "l2_l3": [cpu.get("L2 cache"), cpu.get("L3 cache")],
-        "memory_total_gb": memory_total_gb(),
+        "memory_total_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9, 1),
         "theoretical_peak_fp64_gflops": peak,
         "peak_assumption": (
             f"{cores} cores x {fpc} fp64 flops/cycle/core x {mhz} MHz (nominal 'cpu MHz' from /proc/cpuinfo; "

@@ -13,6 +13,9 @@ picture without a front end), ``panel.static()`` returns a matplotlib figure for
 cannot show widgets (GitHub, CI, terminals). Figures are rendered to PNG into ``ipywidgets.Image``
 views with bare ``Figure`` objects (no pyplot), so updates from a worker thread are safe and no
 stray figure appears in the notebook.
+
+One module per panel (``circuit_builder``, ``noise_explorer``, ``spsa_playground``,
+``search_panel``, ``replay_slider``); what they share is in ``_base``.
 """
 
 from .circuit_builder import CircuitBuilder

@@ -12,6 +12,7 @@ from ..draw import circuit_axes, draw
 
 
 def png(fig: Figure) -> bytes:
+    """``fig`` rendered to PNG bytes (for an ``ipywidgets.Image``)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     return buf.getvalue()
@@ -42,17 +43,21 @@ def displayable(out):
 
 
 def as_problem(problem):
+    """A :class:`Problem` from a problem or its name."""
     from ...problems import load_problem
 
     return load_problem(problem) if isinstance(problem, str) else problem
 
 
 def circuit_figure(circuit, title: str | None = None, highlight_last: bool = False, **kw) -> Figure:
+    """A bare (pyplot-free) figure of ``circuit``; ``kw`` go to :func:`~crlqas_kit.viz.draw.draw`."""
     fig, ax = circuit_axes(circuit, kw.get("fold", 20), title=title or "", pyplot=False)
     return draw(circuit, ax=ax, highlight_last=highlight_last, title=title, **kw)
 
 
 class Panel:
+    """The base of every panel: ``widget`` is its ipywidgets container, ``figure()`` its picture."""
+
     widget: W.Widget
 
     def show(self):
