@@ -1,8 +1,11 @@
-"""Machine-description helpers shared by the benchmark scripts: background CPU load, peak memory, CPU, versions."""
+"""Machine-description helpers shared by the benchmark scripts: background CPU load, peak memory, CPU,
+versions, git state, and JSON-printing child processes."""
 
 from __future__ import annotations
 
+import json
 import os
+import platform
 import resource
 import subprocess
 import time
@@ -124,3 +127,53 @@ def git_commit(root: str | os.PathLike[str]) -> str | None:
     except OSError:
         return None
     return proc.stdout.strip()
+
+
+def git_modified_files(root: str | os.PathLike[str]) -> list[str] | None:
+    """Tracked files with uncommitted changes in the checkout at ``root`` (``git status --porcelain
+    --untracked-files=no``); None if git cannot be run."""
+    try:
+        lines = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+        ).stdout.split("\n")
+    except OSError:
+        return None
+    return [line[3:] for line in lines if line.strip()]
+
+
+def cpu_mhz() -> float | None:
+    """The nominal clock of the first CPU (``cpu MHz`` in ``/proc/cpuinfo``), or None if unreadable."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                return float(line.split(":")[1])
+    except OSError:
+        pass
+    return None
+
+
+def brief_environment(root: str | os.PathLike[str], packages: Iterable[str]) -> dict:
+    """The short machine description of the multi-process benchmarks: CPU model, all of ``lscpu``,
+    Python, the versions of ``packages``, the commit of ``root`` and the load average now."""
+    cpu = lscpu()
+    return {
+        "cpu": cpu.get("Model name"),
+        "lscpu": cpu,
+        "python": platform.python_version(),
+        "versions": package_versions(packages),
+        "git_commit": git_commit(root),
+        "loadavg_at_start": loadavg(),
+    }
+
+
+def run_json_child(cmd: list[str], root: str | os.PathLike[str], **extra_env: str) -> tuple[dict, float]:
+    """Run ``cmd`` with ``root`` first on ``PYTHONPATH`` (and ``extra_env`` set); returns the JSON
+    object on its last line of output and the wall seconds it took. A failing child raises
+    ``subprocess.CalledProcessError``."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    env.update(extra_env)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1]), time.perf_counter() - t0

@@ -27,7 +27,6 @@ import argparse
 import datetime as _dt
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _machine import CpuMonitor, git_commit, loadavg, lscpu, package_versions
+from _machine import CpuMonitor, brief_environment, loadavg
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -183,14 +182,7 @@ def main(argv=None) -> int:
     data: dict = {
         "command": " ".join(sys.argv),
         "date_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "environment": {
-            "cpu": lscpu().get("Model name"),
-            "lscpu": lscpu(),
-            "python": platform.python_version(),
-            "versions": package_versions(["jax", "jaxlib", "numpy"]),
-            "git_commit": git_commit(ROOT),
-            "loadavg_at_start": loadavg(),
-        },
+        "environment": brief_environment(ROOT, ["jax", "jaxlib", "numpy"]),
     }
     mon = CpuMonitor()
     mon.start()

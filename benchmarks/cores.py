@@ -35,7 +35,6 @@ import dataclasses
 import datetime as _dt
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -50,7 +49,7 @@ for p in (str(ROOT), str(HERE)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from _machine import CpuMonitor, git_commit, loadavg, lscpu, package_versions  # noqa: E402
+from _machine import CpuMonitor, brief_environment, loadavg  # noqa: E402
 
 BATCH_CASES = [("ptm", n) for n in (4, 5, 6, 7, 8, 10)] + [("statevector", n) for n in (6, 7, 8, 10, 11, 12, 14)]
 
@@ -194,14 +193,7 @@ def main(argv=None) -> int:
     data: dict = {
         "command": " ".join(sys.argv),
         "date_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "environment": {
-            "cpu": lscpu().get("Model name"),
-            "lscpu": lscpu(),
-            "python": platform.python_version(),
-            "versions": package_versions(["jax", "jaxlib", "numpy"]),
-            "git_commit": git_commit(ROOT),
-            "loadavg_at_start": loadavg(),
-        },
+        "environment": brief_environment(ROOT, ["jax", "jaxlib", "numpy"]),
         "cases": [],
     }
     cases = []

@@ -48,13 +48,12 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from _machine import CpuMonitor, git_commit, loadavg, lscpu, package_versions, vm_hwm, wait_for_quiet
+from _machine import CpuMonitor, git_commit, loadavg, lscpu, package_versions, run_json_child, vm_hwm, wait_for_quiet
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -124,15 +123,15 @@ def batch_episode(params, actions: np.ndarray, key, strategy: str = "auto", time
     import jax
     import jax.numpy as jnp
 
-    from crlqas_kit.rl import env as E
+    from crlqas_kit.rl.batch import reset_batch, step_batch
 
     key, k_reset = jax.random.split(key)
-    _, states = E.reset_batch(jax.random.split(k_reset, actions.shape[0]), params, NO_SUCCESS)
+    _, states = reset_batch(jax.random.split(k_reset, actions.shape[0]), params, NO_SUCCESS)
     for column in actions.T:
         key, k = jax.random.split(key)
         keys, column = jax.random.split(k, actions.shape[0]), jnp.asarray(column)
         t, c = time.perf_counter(), time.process_time()
-        _, states, _, term, trunc, info = E.step_batch(keys, states, column, params, strategy=strategy)
+        _, states, _, term, trunc, info = step_batch(keys, states, column, params, strategy=strategy)
         states.energy.block_until_ready()
         if times is not None:
             times.append((time.perf_counter() - t, time.process_time() - c))
@@ -166,11 +165,12 @@ def measure(name: str, noise: str, quick: bool, alt: bool) -> dict:
 
     from crlqas_kit import load_problem
     from crlqas_kit.rl import env as E
+    from crlqas_kit.rl.batch import VMAP_MAX_QUBITS
 
     problem = load_problem(name)
     n = problem.n_qubits
     n_steps, rounds = (QUICK if quick else EPISODES)[n]
-    auto = "vmap" if n <= E.VMAP_MAX_QUBITS else "map"
+    auto = "vmap" if n <= VMAP_MAX_QUBITS else "map"
     other = "map" if auto == "vmap" else "vmap"
     jax.clear_caches()
     mon = CpuMonitor()
@@ -255,12 +255,9 @@ def rss_child(name: str, noise: str) -> None:
 
 def measure_rss(name: str, noise: str) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--rss-child", name, noise]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    env["CRLQAS_BENCH_PARENT_RSS"] = str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    out["wall_s"] = round(time.perf_counter() - t0, 1)
+    parent_rss = str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    out, wall = run_json_child(cmd, ROOT, CRLQAS_BENCH_PARENT_RSS=parent_rss)
+    out["wall_s"] = round(wall, 1)
     out["method"] = "resource.getrusage(RUSAGE_SELF).ru_maxrss of a fresh subprocess (Python + JAX + XLA)"
     return out
 

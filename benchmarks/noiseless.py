@@ -13,9 +13,10 @@ observable: the H2O-8q Hamiltonian at n = 8 (193 terms, the issue's workload), 1
 strings at n = 10 and 12; 64 random parameter sets. Per library, in one process: median of
 repeated calls after a warm-up; batch = 64 evaluations (kit: ``expectation_batch``'s jitted
 kernel; Aer ``AerSimulator(method="statevector")``, one ``run`` of 64 bound circuits; qulacs
-``QuantumState``, a Python loop; PennyLane ``lightning.qubit``, parameter broadcasting). Every
-energy is checked against the kit's to 1e-8. The kit's PTM engine on the same noiseless work
-(what ran before the state-vector engine) is the "kit PTM" column.
+``QuantumState``, a Python loop; PennyLane ``lightning.qubit``, parameter broadcasting; the
+adapters are in ``benchmarks/_references.py``). Every energy is checked against the kit's to
+1e-8. The kit's PTM engine on the same noiseless work (what ran before the state-vector engine)
+is the "kit PTM" column.
 
 RL step: ``rl.env.step_jit`` with the default Adam-SPSA (500 evaluations), noiseless, after
 random legal gates from ``|0..0>`` (LiH-6q after 40, H2O-8q after 45), median over random legal
@@ -41,6 +42,7 @@ for p in (ROOT, ROOT / "benchmarks"):
         sys.path.insert(0, str(p))
 
 from _machine import CpuMonitor, lscpu, package_versions  # noqa: E402
+from _references import SETUPS  # noqa: E402
 from simulator import hamiltonian_terms, workload_ops  # noqa: E402
 
 BATCH = 64
@@ -104,83 +106,6 @@ def bench_kit(n, ops, terms, params, engine: str, reps: int) -> dict:
     return out | {"energies": np.asarray(energies), "e0": e0}
 
 
-def setup_aer(n, ops, terms, params):
-    from qiskit import QuantumCircuit
-    from qiskit.circuit import ParameterVector
-    from qiskit.quantum_info import SparsePauliOp
-    from qiskit_aer import AerSimulator
-
-    backend = AerSimulator(method="statevector")
-    op = SparsePauliOp([p[::-1] for p, _ in terms], np.array([c for _, c in terms]))  # qubit 0 rightmost
-    theta = ParameterVector("t", params.shape[1])
-    qc = QuantumCircuit(n)
-    k = 0
-    for name, wires, *_ in ops:
-        if name == "cx":
-            qc.cx(*wires)
-        else:
-            getattr(qc, name)(theta[k], wires[0])
-            k += 1
-    qc.save_expectation_value(op, list(range(n)), label="E")
-    bound = [qc.assign_parameters(row) for row in params]
-
-    def batch():
-        res = backend.run(bound).result()
-        return np.array([float(np.real(res.data(i)["E"])) for i in range(len(bound))])
-
-    return lambda: float(np.real(backend.run(bound[0]).result().data(0)["E"])), batch
-
-
-def setup_qulacs(n, ops, terms, params):
-    from qulacs import Observable, ParametricQuantumCircuit, QuantumState
-
-    obs = Observable(n)
-    for pauli, c in terms:
-        obs.add_operator(c, " ".join(f"{ch} {q}" for q, ch in enumerate(pauli) if ch != "I"))
-    circ = ParametricQuantumCircuit(n)
-    for name, wires, *_ in ops:
-        if name == "cx":
-            circ.add_CNOT_gate(*wires)
-        else:
-            getattr(circ, f"add_parametric_{name.upper()}_gate")(wires[0], 0.0)
-    state = QuantumState(n)
-
-    def evaluate(row):
-        for i, t in enumerate(row):
-            circ.set_parameter(i, -float(t))  # qulacs rotations are exp(+i t P / 2)
-        state.set_zero_state()
-        circ.update_quantum_state(state)
-        return float(np.real(obs.get_expectation_value(state)))
-
-    return lambda: evaluate(params[0]), lambda: np.array([evaluate(row) for row in params])
-
-
-def setup_pennylane(n, ops, terms, params):
-    import pennylane as qml
-
-    wire_map = {q: q for q in range(n)}
-    ham = qml.Hamiltonian(
-        [c for _, c in terms], [qml.pauli.string_to_pauli_word(p, wire_map=wire_map) for p, _ in terms]
-    )
-    dev = qml.device("lightning.qubit", wires=n)
-
-    @qml.qnode(dev, diff_method=None)
-    def energy(theta):
-        k = 0
-        for name, wires, *_ in ops:
-            if name == "cx":
-                qml.CNOT(wires=list(wires))
-            else:
-                (qml.RY if name == "ry" else qml.RZ)(theta[k], wires=wires[0])
-                k += 1
-        return qml.expval(ham)
-
-    return lambda: float(energy(params[0])), lambda: np.asarray(energy(params.T), dtype=float).reshape(-1)
-
-
-SETUPS = {"aer": setup_aer, "qulacs": setup_qulacs, "pennylane": setup_pennylane}
-
-
 def measure_size(n: int, libs, reps: int) -> dict:
     ops, terms, params = workload(n)
     row: dict = {"n": n, "gates": len(ops), "n_terms": len(terms), "max_dev": {}}
@@ -208,7 +133,7 @@ def measure_size(n: int, libs, reps: int) -> dict:
         )
     for lib in libs:
         try:
-            single, batch = SETUPS[lib](n, ops, terms, params)
+            single, batch, _ = SETUPS[lib](n, ops, terms, params)  # noiseless: no depolarizing
         except ImportError as err:
             row[lib] = {"status": f"not installed: {err}"}
             continue

@@ -28,6 +28,8 @@ Measured per (n, G), in one process, one library at a time:
   Python loop of 64 evaluations (qulacs has no batched API);
 * PennyLane ``default.mixed``; batch = parameter broadcasting (one QNode call with 64 sets).
 
+The three reference adapters live in ``benchmarks/_references.py`` (shared with ``noiseless.py``).
+
 All libraries must agree with crlqas_kit to 1e-8 on every energy (asserted). A library whose single
 evaluation exceeds the budget is skipped at every larger configuration and recorded as
 "skipped: over budget" -- never silently.
@@ -48,7 +50,19 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _machine import CpuMonitor, git_commit, loadavg, lscpu, package_versions, vm_hwm, wait_for_quiet
+from _machine import (
+    CpuMonitor,
+    cpu_mhz,
+    git_commit,
+    git_modified_files,
+    loadavg,
+    lscpu,
+    package_versions,
+    run_json_child,
+    vm_hwm,
+    wait_for_quiet,
+)
+from _references import SETUPS
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -63,13 +77,6 @@ TOL = 1e-8
 SINGLE_BUDGET_S = 20.0  # a library whose single evaluation takes longer is skipped from there on
 BATCH_BUDGET_S = 150.0  # skip a batch whose estimated duration (64 x single) exceeds this
 LIBS = ("crlqas_kit", "aer", "qulacs", "pennylane")
-
-_PAULI = {
-    "I": np.eye(2, dtype=complex),
-    "X": np.array([[0, 1], [1, 0]], dtype=complex),
-    "Y": np.array([[0, -1j], [1j, 0]], dtype=complex),
-    "Z": np.diag([1, -1]).astype(complex),
-}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -215,136 +222,10 @@ def bench_crlqas(n, ops, terms, params, quick):
 
 
 # ----------------------------------------------------------------------------------------------
-# Reference libraries: each setup returns (single, batch, metadata) callables
+# Reference libraries (benchmarks/_references.py): each setup returns (single, batch, metadata)
 # ----------------------------------------------------------------------------------------------
-def setup_aer(n, ops, terms, params):
-    from qiskit import QuantumCircuit
-    from qiskit.circuit import ParameterVector
-    from qiskit.quantum_info import SparsePauliOp
-    from qiskit_aer import AerSimulator
-    from qiskit_aer.noise import NoiseModel, depolarizing_error
-
-    # Qiskit's depolarizing_error(p, k) is rho -> (1-p) rho + p I/2^k: our convention unchanged.
-    noise = NoiseModel()
-    noise.add_all_qubit_quantum_error(depolarizing_error(P1, 1), ["ry", "rz"])
-    noise.add_all_qubit_quantum_error(depolarizing_error(P2, 2), ["cx"])
-    backend = AerSimulator(method="density_matrix", noise_model=noise)
-    # Qiskit labels put qubit 0 RIGHTMOST: reverse our strings.
-    op = SparsePauliOp([p[::-1] for p, _ in terms], np.array([c for _, c in terms]))
-    theta = ParameterVector("t", params.shape[1])
-    qc = QuantumCircuit(n)
-    k = 0
-    for name, wires, *_ in ops:
-        if name == "cx":
-            qc.cx(*wires)
-        else:
-            getattr(qc, name)(theta[k], wires[0])
-            k += 1
-    qc.save_expectation_value(op, list(range(n)), label="E")
-    t_bind, bound = _timed(lambda: [qc.assign_parameters(row) for row in params])
-    last: dict = {"bind_64_s": t_bind}
-
-    def single():
-        return float(np.real(backend.run(bound[0]).result().data(0)["E"]))
-
-    def batch():
-        res = backend.run(bound).result()
-        last["res"] = res
-        return np.array([float(np.real(res.data(i)["E"])) for i in range(len(bound))])
-
-    def metadata():
-        res = last.pop("res", None)
-        md = {"bind_64_s (not included in batch time)": last["bind_64_s"]}
-        if res is not None:
-            md |= {k: res.metadata.get(k) for k in ("parallel_experiments", "omp_enabled", "max_memory_mb")}
-            r0 = res.results[0].metadata
-            md |= {k: r0.get(k) for k in ("method", "parallel_state_update", "fusion", "noise")}
-        return md
-
-    return single, batch, metadata
-
-
-def setup_qulacs(n, ops, terms, params):
-    from qulacs import DensityMatrix, Observable, ParametricQuantumCircuit
-    from qulacs.gate import DepolarizingNoise, TwoQubitDepolarizingNoise
-
-    # qulacs: Pauli terms are given with explicit qubit indices ("X 0 Z 3"), so there is no string
-    # reversal (its state-vector index has qubit 0 as the LEAST significant bit, irrelevant here).
-    # qulacs 0.6 rotations are exp(+i theta P / 2), the opposite sign: pass -theta.
-    # DepolarizingNoise(q) applies each Pauli with prob q/3 -> q = 3p/4; TwoQubitDepolarizingNoise(q)
-    # each of the 15 non-identity pairs with q/15 -> q = 15p/16. On a DensityMatrix both act as the
-    # exact channel (checked against crlqas_kit below).
-    obs = Observable(n)
-    for pauli, c in terms:
-        obs.add_operator(c, " ".join(f"{ch} {q}" for q, ch in enumerate(pauli) if ch != "I"))
-    circ = ParametricQuantumCircuit(n)
-    for name, wires, *_ in ops:
-        if name == "cx":
-            circ.add_CNOT_gate(*wires)
-            circ.add_gate(TwoQubitDepolarizingNoise(wires[0], wires[1], 15 * P2 / 16))
-        else:
-            getattr(circ, f"add_parametric_{name.upper()}_gate")(wires[0], 0.0)
-            circ.add_gate(DepolarizingNoise(wires[0], 3 * P1 / 4))
-    state = DensityMatrix(n)
-
-    def evaluate(row):
-        for i, t in enumerate(row):
-            circ.set_parameter(i, -float(t))
-        state.set_zero_state()
-        circ.update_quantum_state(state)
-        return float(np.real(obs.get_expectation_value(state)))
-
-    def single():
-        return evaluate(params[0])
-
-    def batch():  # qulacs has no batched API: a loop over the 64 parameter sets
-        return np.array([evaluate(row) for row in params])
-
-    return single, batch, lambda: {"batch_mode": "python loop over 64 parameter sets"}
-
-
-def setup_pennylane(n, ops, terms, params):
-    import pennylane as qml
-
-    # Wire q = our qubit q (string position q). DepolarizingChannel(q) applies each Pauli with
-    # prob q/3 -> q = 3p/4; the 2-qubit channel from Kraus operators sqrt(1 - 15p/16) I and
-    # sqrt(p/16) P over the 15 non-identity Pauli pairs (qml.QubitChannel).
-    kraus2 = [np.sqrt(1 - 15 * P2 / 16) * np.eye(4, dtype=complex)] + [
-        np.sqrt(P2 / 16) * np.kron(_PAULI[a], _PAULI[b]) for a in "IXYZ" for b in "IXYZ" if a + b != "II"
-    ]
-    wire_map = {q: q for q in range(n)}
-    ham = qml.Hamiltonian(
-        [c for _, c in terms], [qml.pauli.string_to_pauli_word(p, wire_map=wire_map) for p, _ in terms]
-    )
-    dev = qml.device("default.mixed", wires=n)
-
-    @qml.qnode(dev, diff_method=None)
-    def energy(theta):
-        k = 0
-        for name, wires, *_ in ops:
-            if name == "cx":
-                qml.CNOT(wires=list(wires))
-                qml.QubitChannel(kraus2, wires=list(wires))
-            else:
-                (qml.RY if name == "ry" else qml.RZ)(theta[k], wires=wires[0])
-                qml.DepolarizingChannel(3 * P1 / 4, wires=wires[0])
-                k += 1
-        return qml.expval(ham)
-
-    def single():
-        return float(energy(params[0]))
-
-    def batch():  # parameter broadcasting: theta of shape (n_params, 64), one QNode call
-        return np.asarray(energy(params.T), dtype=float).reshape(-1)
-
-    return single, batch, lambda: {"batch_mode": "parameter broadcasting (one QNode call)"}
-
-
-SETUPS = {"aer": setup_aer, "qulacs": setup_qulacs, "pennylane": setup_pennylane}
-
-
 def bench_reference(lib, n, ops, terms, params, quick):
-    t_setup, (single, batch, metadata) = _timed(lambda: SETUPS[lib](n, ops, terms, params))
+    t_setup, (single, batch, metadata) = _timed(lambda: SETUPS[lib](n, ops, terms, params, (P1, P2)))
     out: dict = {"setup_s": t_setup}
     first, e_single = _timed(single)  # warm-up call, timed
     out["single_first_call_s"] = first
@@ -414,11 +295,8 @@ def rss_child(n: int, gates: int) -> None:
 
 def measure_rss(n: int, gates: int) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--rss-child", str(n), str(gates)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    out["wall_s"] = time.perf_counter() - t0
+    out, wall = run_json_child(cmd, ROOT)
+    out["wall_s"] = wall
     out["command"] = " ".join(cmd[1:])
     out["method"] = (
         "VmHWM (/proc/self/status) of a fresh subprocess that builds, compiles and runs the single and "
@@ -437,14 +315,7 @@ def _jax_cache_dir():
 def environment() -> dict:
     cpu = lscpu()
     flags = set(cpu.get("Flags", "").split())
-    mhz = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("cpu MHz"):
-                mhz = float(line.split(":")[1])
-                break
-    except OSError:
-        pass
+    mhz = cpu_mhz()
     cores = os.cpu_count() or 1
     fpc = 16 if {"fma", "avx2"} <= flags else (8 if "avx" in flags else 4)
     peak = cores * fpc * mhz / 1e3 if mhz else None
@@ -466,15 +337,9 @@ def environment() -> dict:
     commit = git_commit(ROOT)
     if commit is not None:
         git["commit"] = commit
-        try:
-            dirty = subprocess.run(
-                ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-                capture_output=True,
-                text=True,
-            ).stdout.split("\n")
-            git["modified_tracked_files"] = [line[3:] for line in dirty if line.strip()]
-        except OSError:
-            pass
+        modified = git_modified_files(ROOT)
+        if modified is not None:
+            git["modified_tracked_files"] = modified
     return {
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "cpu_model": cpu.get("Model name", platform.processor()),

@@ -40,6 +40,7 @@ from .rl import curriculum as qas_curriculum
 from .rl import env as qas_env
 from .rl import replay
 from .rl.actions import action_arrays, legal_mask
+from .rl.batch import step_many
 from .rl.dqn import Agent, AgentState, select_action
 from .search_config import SearchConfig, make_env_params
 
@@ -96,7 +97,7 @@ class Trainer:
     def _env_step(self, keys, env, actions):
         # Several seeds in one vmap batch every environment, and a batched lax.switch would run
         # every branch: they need the branch-free kernel ("vmap"); otherwise step_many picks.
-        return qas_env.step_many(keys, env, actions, self.params, "vmap" if self.seeds_batched else "auto")
+        return step_many(keys, env, actions, self.params, "vmap" if self.seeds_batched else "auto")
 
     def __hash__(self) -> int:
         return hash(self._compiled_key())

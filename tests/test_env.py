@@ -29,6 +29,7 @@ from crlqas_kit.optim.presets import preset_config
 from crlqas_kit.optim.spsa import SPSAConfig
 from crlqas_kit.rl import actions as A
 from crlqas_kit.rl import env as E
+from crlqas_kit.rl.batch import VMAP_MAX_QUBITS, reset_batch, step_batch, step_many
 from crlqas_kit.sim import simulator as S
 from crlqas_kit.sim.circuit import GATE_NAMES, Circuit
 
@@ -530,7 +531,7 @@ def test_halting_published_clip_support(h2):
     h = halt_draws(pub, n, seed=1)
     with jax.enable_x64(True):
         keys = jax.random.split(jax.random.key(1), n)[:16]
-        np.testing.assert_array_equal(np.asarray(E.reset_batch(keys, pub, CHEM)[1].halt_step), h[:16])
+        np.testing.assert_array_equal(np.asarray(reset_batch(keys, pub, CHEM)[1].halt_step), h[:16])
     assert h.min() >= 25 and h.max() <= 70
     low, high = stats.nbinom.cdf(25, 70, 0.573), stats.nbinom.sf(69, 70, 0.573)
     for observed, expected in ((np.mean(h == 25), low), (np.mean(h == 70), high)):
@@ -597,15 +598,13 @@ def test_batch_of_8_envs_equals_8_single_runs(h3, strategy):
     B, rng = 8, np.random.default_rng(0)
     with jax.enable_x64(True):
         keys = jax.random.split(jax.random.key(42), B)
-        _, batch = E.reset_batch(keys, h3, CHEM)
+        _, batch = reset_batch(keys, h3, CHEM)
         singles = [E.reset_jit(keys[i], h3, CHEM)[1] for i in range(B)]
         for t in range(3):
             masks = np.asarray(jax.jit(jax.vmap(E.action_mask, in_axes=(0, None)))(batch, h3))
             actions = np.array([rng.choice(np.flatnonzero(m)) if m.any() else 0 for m in masks], np.int32)
             keys = jax.random.split(jax.random.fold_in(jax.random.key(7), t), B)
-            _, batch, rewards, term, trunc, info = E.step_batch(
-                keys, batch, jnp.asarray(actions), h3, strategy=strategy
-            )
+            _, batch, rewards, term, trunc, info = step_batch(keys, batch, jnp.asarray(actions), h3, strategy=strategy)
             for i in range(B):
                 _, singles[i], r, te, tr, inf = E.step_jit(keys[i], singles[i], int(actions[i]), h3)
                 assert float(batch.energy[i]) == pytest.approx(float(singles[i].energy), abs=1e-9)
@@ -622,10 +621,10 @@ def test_batch_of_8_envs_equals_8_single_runs(h3, strategy):
 def test_batch_strategy_validated(h3):
     with jax.enable_x64(True):
         keys = jax.random.split(jax.random.key(0), 2)
-        _, states = E.reset_batch(keys, h3, CHEM)
+        _, states = reset_batch(keys, h3, CHEM)
         with pytest.raises(ValueError, match="strategy"):
-            E.step_many(keys, states, jnp.zeros(2, jnp.int32), h3, strategy="pmap")
-    assert E.VMAP_MAX_QUBITS == 4
+            step_many(keys, states, jnp.zeros(2, jnp.int32), h3, strategy="pmap")
+    assert VMAP_MAX_QUBITS == 4
 
 
 def test_same_key_reproduces_episode(h3):

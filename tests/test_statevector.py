@@ -20,6 +20,7 @@ import pytest
 
 import crlqas_kit as ck
 from crlqas_kit.rl import env as E
+from crlqas_kit.rl.batch import for_batch
 from crlqas_kit.sim import simulator
 from crlqas_kit.sim import statevector as sv
 from crlqas_kit.sim.circuit import Circuit
@@ -134,7 +135,7 @@ def test_environment_uses_the_state_vector_when_noiseless():
     assert E.make_params(h2, None, max_steps=8).evaluator.engine == "statevector"
     assert E.make_params(h2, "depolarizing", max_steps=8).evaluator.engine == "ptm"
     assert E.make_params(h2, None, max_steps=8, engine="ptm").evaluator.engine == "ptm"
-    batch = E.for_batch(E.make_params(h2, None, max_steps=8))
+    batch = for_batch(E.make_params(h2, None, max_steps=8))
     assert batch.evaluator.kernel == "gather" and batch.evaluator.engine == "statevector"
 
 
