@@ -101,7 +101,7 @@ def kernel_child(n: int, gates: int, mode: str, reps: int) -> None:
 
     from crlqas_kit.sim import simulator as sim
     from crlqas_kit.sim.circuit import Circuit
-    from crlqas_kit.sim.noise import parse_noise
+    from crlqas_kit.sim.noise_spec import parse_noise
     from crlqas_kit.sim.paulis import PauliSum
 
     ops = bench.workload_ops(n, gates)

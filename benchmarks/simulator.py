@@ -154,7 +154,7 @@ def bench_crlqas(n, ops, terms, params, quick):
 
     from crlqas_kit.sim import simulator as sim
     from crlqas_kit.sim.circuit import Circuit
-    from crlqas_kit.sim.noise import parse_noise
+    from crlqas_kit.sim.noise_spec import parse_noise
     from crlqas_kit.sim.paulis import PauliSum
 
     jax.clear_caches()  # every configuration compiles cold (shapes repeat across configurations)
@@ -201,7 +201,7 @@ def bench_crlqas(n, ops, terms, params, quick):
     pmed, ptimes, e_pub = repeat(public_single, budget_s=0.5 if quick else 2.0, max_reps=10 if quick else 30)
 
     def public_batch():
-        return sim.expectation_batch(circuit, ham, params, noise)
+        return sim.expectation_batch(circuit, ham, noise, params)
 
     _timed(public_batch)
     pbmed, pbtimes, e_pub_batch = repeat(public_batch, budget_s=1.0 if quick else 5.0, max_reps=5 if quick else 10)
@@ -262,7 +262,7 @@ def rss_child(n: int, gates: int) -> None:
 
     from crlqas_kit.sim import simulator as sim
     from crlqas_kit.sim.circuit import Circuit
-    from crlqas_kit.sim.noise import parse_noise
+    from crlqas_kit.sim.noise_spec import parse_noise
     from crlqas_kit.sim.paulis import PauliSum
 
     ops = workload_ops(n, gates)

@@ -215,3 +215,13 @@ def test_replay_slider_walks_through_a_saved_run(tmp_path):
     assert panel.slider.max == 2 and panel.current["seed"] == 1 and panel.current["episode"] == 2
     empty = ReplaySlider(Results(config=None, seeds=[0], problem={}))
     assert empty.slider.disabled and empty.select(3) is None and "no episodes" in empty.stats.value
+
+
+def test_search_panel_offers_presets_and_device_models():
+    """The noise box lists every model parse_noise knows: the presets and the device profiles."""
+    from crlqas_kit.sim.noise_spec import PRESETS, known_models
+    from crlqas_kit.viz.widgets import SearchPanel
+
+    options = list(SearchPanel().noise.options)
+    assert options == list(known_models())
+    assert set(PRESETS) < set(options) and any(name.startswith("mumbai") for name in options)

@@ -23,10 +23,10 @@ class SearchPanel(Panel):
 
     def __init__(self, problem="H2-2q", noise="none", preset="fast", episodes: int = 50, seeds=(0,), **overrides):
         from ...problems import list_problems
-        from ...sim.noise import PRESETS
+        from ...sim.noise_spec import known_models
 
         self.problem = W.Dropdown(options=list_problems(), value=problem, description="problem")
-        self.noise = W.Combobox(value=noise, options=list(PRESETS), description="noise", ensure_option=False)
+        self.noise = W.Combobox(value=noise, options=list(known_models()), description="noise", ensure_option=False)
         self.preset = W.Dropdown(options=["fast", "paper"], value=preset, description="preset")
         self.episodes = W.BoundedIntText(episodes, min=1, max=100_000, description="episodes")
         self.run_button = W.Button(description="run", button_style="success", icon="play")
