@@ -208,3 +208,27 @@ def test_allowed_lazy_edges_still_exist(importer, imported):
     # a stale exemption would hide a future cycle: drop it once the import is gone
     _, lazy = import_graph()
     assert imported in lazy[importer], f"{importer} no longer imports {imported}: remove it from ALLOWED_LAZY"
+
+
+def test_import_is_light_and_lazy_exports_work():
+    """``import crlqas_kit`` loads no flax, optax, matplotlib or ipywidgets; the lazy exports
+    (``ck.search`` & co.) import them on first use, and ``ck.search`` is callable in any order."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "import crlqas_kit as ck\n"
+        "heavy = [m for m in ('flax', 'optax', 'matplotlib', 'ipywidgets') if m in sys.modules]\n"
+        "import crlqas_kit.search\n"  # the submodule first: ck.search is then the (callable) module
+        "names = [ck.SearchConfig.__name__, ck.Results.__name__, ck.load_run.__name__, ck.InteractiveEnv.__name__]\n"
+        "print(json.dumps([heavy, names, callable(ck.search), ck.notebook_mode()]))\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "CI"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    heavy, names, is_callable, mode = json.loads(out.stdout.strip().splitlines()[-1])
+    assert heavy == []
+    assert names == ["SearchConfig", "Results", "load_run", "InteractiveEnv"]
+    assert is_callable and mode == "full"
