@@ -20,17 +20,11 @@ import ast
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import pytest
-
 PACKAGE = "crlqas_kit"
 ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 
 #: Lazy (function-level) import edges allowed to close a cycle: ``(importer, imported): reason``.
-ALLOWED_LAZY: dict[tuple[str, str], str] = {
-    # Deprecation shim (PEP 562 module __getattr__): crlqas_kit.sim.noise.parse_noise / PRESETS /
-    # DEVICE_MODELS / preset moved to noise_spec and stay importable from noise for one release.
-    ("crlqas_kit.sim.noise", "crlqas_kit.sim.noise_spec"): "deprecated names, remove with the shim",
-}
+ALLOWED_LAZY: dict[tuple[str, str], str] = {}
 
 
 def module_files(root: Path = ROOT, package: str = PACKAGE) -> dict[str, tuple[Path, bool]]:
@@ -203,11 +197,11 @@ def test_lazy_imports_close_no_cycle():
     assert not cycles, "import cycles through imports inside functions:\n" + _describe(cycles)
 
 
-@pytest.mark.parametrize(("importer", "imported"), sorted(ALLOWED_LAZY))
-def test_allowed_lazy_edges_still_exist(importer, imported):
+def test_allowed_lazy_edges_still_exist():
     # a stale exemption would hide a future cycle: drop it once the import is gone
     _, lazy = import_graph()
-    assert imported in lazy[importer], f"{importer} no longer imports {imported}: remove it from ALLOWED_LAZY"
+    for importer, imported in ALLOWED_LAZY:
+        assert imported in lazy[importer], f"{importer} no longer imports {imported}: remove it from ALLOWED_LAZY"
 
 
 def test_import_is_light_and_lazy_exports_work():

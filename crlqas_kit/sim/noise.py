@@ -249,30 +249,21 @@ class NoiseModel:
         return f"NoiseModel({self.name!r}, channels={parts or 'none'})"
 
 
-#: Names that moved to :mod:`crlqas_kit.sim.noise_spec` (importable from here for one release).
-_MOVED = {"PRESETS": "PRESETS", "DEVICE_MODELS": "device_builders", "parse_noise": "parse_noise", "preset": "preset"}
+#: Names that moved to the layer above this module: old name -> new home.
+_MOVED = {
+    "PRESETS": "crlqas_kit.sim.noise_spec.PRESETS",
+    "DEVICE_MODELS": "crlqas_kit.sim.devices.device_builders()",
+    "parse_noise": "crlqas_kit.sim.noise_spec.parse_noise",
+    "preset": "crlqas_kit.sim.noise_spec.noise_preset",
+}
 
 
 def __getattr__(name: str):
-    """Deprecated access to the names that moved to :mod:`crlqas_kit.sim.noise_spec`.
-
-    A lazy import (PEP 562), so this module never imports the spec layer above it; warns.
-    """
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import warnings
-
-    from . import noise_spec
-
-    warnings.warn(
-        f"crlqas_kit.sim.noise.{name} moved to crlqas_kit.sim.noise_spec"
-        + (" (device models: crlqas_kit.sim.devices.device_builders())" if name == "DEVICE_MODELS" else "")
-        + "; the old location goes in the next release",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    value = getattr(noise_spec, _MOVED[name])
-    return value() if name == "DEVICE_MODELS" else value
+    """An old name gets an error that says where it went; nothing is imported from the layer
+    above (a lazy import of ``noise_spec`` here would close the noise -> noise_spec -> noise cycle)."""
+    if name in _MOVED:
+        raise AttributeError(f"crlqas_kit.sim.noise.{name} moved: use {_MOVED[name]}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: Re-exported for convenience: noiseless gate PTMs.
