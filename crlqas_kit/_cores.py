@@ -35,11 +35,16 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def default_devices() -> int:
+    """``min(usable cores, MAX_DEVICES)``, at least 1."""
+    return max(1, min(usable_cores(), MAX_DEVICES))
+
+
 def requested_devices() -> int:
-    """``$CRLQAS_CPU_DEVICES`` if set, else ``min(usable cores, MAX_DEVICES)``."""
+    """``$CRLQAS_CPU_DEVICES`` if set, else :func:`default_devices`."""
     value = os.environ.get(ENV_DEVICES, "").strip()
     if not value:
-        return max(1, min(usable_cores(), MAX_DEVICES))
+        return default_devices()
     try:
         count = int(value)
     except ValueError:
@@ -60,7 +65,7 @@ def enable_cpu_devices() -> int | None:
         count = requested_devices()
     except ValueError as err:  # an import must not fail on it: say so and use the default
         warnings.warn(f"{err}; using {MAX_DEVICES}", stacklevel=2)
-        count = max(1, min(usable_cores(), MAX_DEVICES))
+        count = default_devices()
     try:
         jax.config.update("jax_num_cpu_devices", count)
     except RuntimeError:  # backends already initialised: keep what the process has

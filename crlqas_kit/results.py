@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import write_text_atomic
 from .checkpoint import save_pytree
 from .sim.circuit import GATE_NAMES, GATES, Circuit
 from .sim.qasm import to_qasm
@@ -196,16 +197,17 @@ class Results:
             "versions": self.versions,
             "summary": self.summary(),
         }
-        (out / "config.json").write_text(json.dumps(meta, indent=1) + "\n")
+        # every file is written to a temporary name and renamed: a kill mid-save keeps whole files
+        write_text_atomic(out / "config.json", json.dumps(meta, indent=1) + "\n")
         for name, rows in (("episodes", self.episodes), ("evals", self.evals)):
-            (out / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+            write_text_atomic(out / f"{name}.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
         for old in (out / "best").glob("seed*"):
             old.unlink()
         for seed, entries in self.best.items():
             for i, entry in enumerate(entries):
                 stem = out / "best" / f"seed{seed}_{i}"
-                stem.with_suffix(".json").write_text(json.dumps(entry, indent=1) + "\n")
-                stem.with_suffix(".qasm").write_text(to_qasm(record_to_circuit(entry["circuit"])))
+                write_text_atomic(stem.with_suffix(".json"), json.dumps(entry, indent=1) + "\n")
+                write_text_atomic(stem.with_suffix(".qasm"), to_qasm(record_to_circuit(entry["circuit"])))
         if self.checkpoint is not None:
             save_pytree(out / "checkpoint.npz", self.checkpoint)
         return out

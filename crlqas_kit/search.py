@@ -21,7 +21,6 @@ a batch of different circuits needs the simulator's branch-free gather kernel (s
 from __future__ import annotations
 
 import dataclasses
-import numbers
 import sys
 import time
 import types
@@ -32,6 +31,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from ._checks import check_seed
 from ._x64 import enable_x64
 from .checkpoint import load_pytree
 from .problems import load_problem
@@ -245,18 +245,13 @@ _EVAL = jax.jit(lambda trainer, agent, key, thr: trainer.evaluate(agent, key, th
 Callback = Callable[[dict[str, Any]], Any]
 
 
-#: Seeds are PRNG seeds ``jax.random.key(seed)``: non-negative integers below this.
-MAX_SEED = 2**32
-
-
 def check_seeds(key: int | None, seeds: Sequence[int] | None) -> None:
     """Integer seeds in ``[0, 2^32)``, at least one, no repeats (a repeat would count its episodes twice)."""
     values = ([key] if key is not None else []) + ([] if seeds is None else list(seeds))
     if seeds is not None and not values:
         raise ValueError("seeds must hold at least one seed")
     for seed in values:
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < MAX_SEED:
-            raise ValueError(f"a seed must be an integer in [0, 2^32), got {seed!r}")
+        check_seed(seed, "a seed")
     if seeds is not None and len(set(int(x) for x in seeds)) != len(values):
         raise ValueError(f"seeds must be distinct, got {list(seeds)}")
 

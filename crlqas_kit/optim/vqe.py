@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from .._checks import check_seed
 from .._x64 import x64
 from ..problems import Problem
 from ..sim.circuit import Circuit, check_params
@@ -59,13 +60,12 @@ def energy_objective(
 
 def as_key(key) -> jax.Array:
     """A PRNG key from an integer seed in ``[0, 2^32)`` or a JAX key; anything else is a ValueError."""
-    if isinstance(key, int | np.integer) and not isinstance(key, bool):
-        if not 0 <= key < 2**32:
-            raise ValueError(f"key must be an integer seed in [0, 2^32) or a JAX PRNG key, got {key!r}")
-        return jax.random.key(int(key))
     if isinstance(key, jax.Array) and (jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) or key.shape == (2,)):
         return key
-    raise ValueError(f"key must be an integer seed in [0, 2^32) or a JAX PRNG key, got {type(key).__name__}: {key!r}")
+    try:
+        return jax.random.key(check_seed(key, "key"))
+    except ValueError:
+        raise ValueError(f"key must be an integer seed in [0, 2^32) or a JAX PRNG key, got {key!r}") from None
 
 
 def batched_objective(f, ev: Evaluator | None = None):

@@ -13,6 +13,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from .._checks import check_seed
 from .._x64 import enable_x64
 from ..problems import Problem, load_problem
 from ..sim.circuit import GATE_NAMES, Circuit
@@ -48,8 +49,7 @@ class InteractiveEnv:
         ``threshold`` is the success threshold ``xi`` on ``|E - E_min|``; by default the problem's
         chemical accuracy (the RL search passes the curriculum's moving threshold instead).
         """
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
-            raise ValueError(f"seed must be an integer in [0, 2^32), got {seed!r}")
+        seed = check_seed(seed)
         threshold = self.problem.chemical_accuracy if threshold is None else threshold
         if isinstance(threshold, bool) or not isinstance(threshold, int | float | np.floating | np.integer):
             raise ValueError(f"threshold must be a positive number (Ha), got {threshold!r}")
