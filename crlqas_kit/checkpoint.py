@@ -1,11 +1,13 @@
 """Save a pytree of arrays to an ``.npz`` file and load it back into a template of the same shape.
 
-Format (version :data:`FORMAT_VERSION` = 1): one array per leaf, named by the leaf's tree path
+Format (version :data:`FORMAT_VERSION` = 2): one array per leaf, named by the leaf's tree path
 (:func:`jax.tree_util.keystr`, e.g. ``.agent.params['params']['Dense_0']['kernel']``), plus the
-format version under :data:`VERSION_KEY`. Typed PRNG keys are stored as their key data and
-re-wrapped on load. Why paths and a version: when a saved state no longer fits the code (a
-changed network, a renamed field), the error names the leaf and both versions, instead of
-"array 17 has the wrong shape".
+format version under :data:`VERSION_KEY` and, optionally, a JSON object of metadata under
+:data:`META_KEY` (UTF-8 bytes as a ``uint8`` array; :func:`load_meta`). Typed PRNG keys are
+stored as their key data and re-wrapped on load. Version 1 is version 2 without metadata.
+Why paths and a version: when a saved state no longer fits the code (a changed network, a
+renamed field), the error names the leaf and both versions, instead of "array 17 has the wrong
+shape".
 
 Version 0 is the format written before this module (``results.save_state``): arrays ``leaf0`` ..
 ``leafN`` in the order of :func:`jax.tree.leaves`, no version entry. It is still read, by
@@ -13,13 +15,16 @@ position; a mismatch names the leaf the template has at that position and the fo
 
 Loading never trusts the file for structure: the template (e.g. a freshly initialised state)
 gives the tree, and every leaf's path, shape and dtype must match (``ValueError`` otherwise).
-The file is written to a temporary name and renamed, so a crash never leaves half a checkpoint.
+The file is written to a temporary name and renamed, so a crash never leaves half a checkpoint;
+``previous=`` keeps the checkpoint it replaces under a second name until the new one is complete.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +32,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-#: The format :func:`save_pytree` writes; :func:`load_pytree` reads it and version 0.
-FORMAT_VERSION = 1
+#: The format :func:`save_pytree` writes; :func:`load_pytree` reads it and versions 0 and 1.
+FORMAT_VERSION = 2
 #: Name of the entry holding the format version (tree paths start with ``.`` or ``[``).
 VERSION_KEY = "__format_version__"
+#: Name of the entry holding the metadata JSON (format version 2).
+META_KEY = "__meta__"
+#: Largest metadata object accepted on load (bytes of JSON).
+MAX_META_BYTES = 16 * 2**20
+_RESERVED = (VERSION_KEY, META_KEY)
 _ROOT = "<root>"  # the path of a tree that is a single leaf
 
 
@@ -45,25 +55,57 @@ def _paths_and_leaves(tree: Any) -> tuple[list[str], list[Any], Any]:
     return paths, [leaf for _, leaf in flat], treedef
 
 
-def save_pytree(path: str | Path, tree: Any) -> Path:
+def save_pytree(
+    path: str | Path, tree: Any, meta: dict[str, Any] | None = None, previous: str | Path | None = None
+) -> Path:
     """Write every leaf of ``tree`` to ``path`` (an ``.npz`` file) under its tree path.
 
     Leaves must be arrays (JAX, NumPy or scalars); typed PRNG keys are saved as their key data.
-    Returns the path written.
+    ``meta``: a JSON-able dict stored beside the arrays (:func:`load_meta`). ``previous``: where the
+    file already at ``path`` is moved once the new one is completely written (so a kill at any
+    moment leaves the old checkpoint or the new one under one of the two names). Returns ``path``.
     """
     path = Path(path)
     paths, leaves, _ = _paths_and_leaves(tree)
     arrays: dict[str, np.ndarray] = {VERSION_KEY: np.asarray(FORMAT_VERSION)}
+    if meta is not None:
+        arrays[META_KEY] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     for name, leaf in zip(paths, leaves, strict=True):
         value = np.asarray(jax.random.key_data(leaf) if _is_key(leaf) else leaf)
         if value.dtype == object:
             raise TypeError(f"checkpoint leaf {name} is not an array (got {type(leaf).__name__})")
         arrays[name] = value
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    tmp.unlink(missing_ok=True)  # never write through a file (or symlink) left at the temporary name
+    with open(tmp, "xb") as f:
         np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+    if previous is not None and path.exists():
+        os.replace(path, previous)
     os.replace(tmp, path)
     return path
+
+
+def load_meta(path: str | Path) -> dict[str, Any] | None:
+    """The metadata saved with the checkpoint at ``path`` (None when it has none, e.g. format < 2).
+
+    ``ValueError`` naming the file when it is not a checkpoint or its metadata is malformed."""
+    path = Path(path)
+    with _open(path) as data:
+        _version(path, data)
+        if META_KEY not in data.files:
+            return None
+        raw = _member(data, META_KEY, path)
+        if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > MAX_META_BYTES:
+            raise ValueError(f"{path}: malformed checkpoint metadata (expected at most {MAX_META_BYTES} bytes of JSON)")
+        try:
+            meta = json.loads(raw.tobytes().decode())
+        except (UnicodeDecodeError, ValueError) as err:
+            raise ValueError(f"{path}: malformed checkpoint metadata ({err})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: malformed checkpoint metadata (not a JSON object)")
+    return meta
 
 
 def format_version(path: str | Path) -> int:
@@ -84,8 +126,8 @@ def load_pytree(path: str | Path, template: Any) -> Any:
     paths, leaves, treedef = _paths_and_leaves(template)
     with _open(path) as data:
         version = _version(path, data)
-        where = f"{path} (checkpoint format version {version}, expected {FORMAT_VERSION})"
-        stored = [n for n in data.files if n != VERSION_KEY]
+        where = f"{path} (checkpoint format version {version}; this crlqas_kit writes {FORMAT_VERSION})"
+        stored = [n for n in data.files if n not in _RESERVED]
         if version == 0:
             if len(stored) != len(leaves):
                 raise ValueError(f"{where}: the file has {len(stored)} arrays, the template {len(leaves)} leaves")
@@ -103,7 +145,7 @@ def load_pytree(path: str | Path, template: Any) -> Any:
                 )
             names = paths
         out = [
-            _restore(data[name], leaf, leaf_path, where)
+            _restore(_member(data, name, path), leaf, leaf_path, where)
             for name, leaf, leaf_path in zip(names, leaves, paths, strict=True)
         ]
     return jax.tree.unflatten(treedef, out)
@@ -139,10 +181,18 @@ def _open(path: Path) -> Any:
     return data
 
 
+def _member(data, name: str, path: Path) -> np.ndarray:
+    """``data[name]``; a damaged archive member (truncated or overwritten file) is a ValueError naming the file."""
+    try:
+        return data[name]
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        raise ValueError(f"{path} is a damaged checkpoint: array {name!r} cannot be read ({err})") from None
+
+
 def _version(path: Path, data) -> int:
     if VERSION_KEY not in data.files:
         return 0
-    raw = data[VERSION_KEY]
+    raw = _member(data, VERSION_KEY, path)
     if raw.shape != () or not np.issubdtype(raw.dtype, np.integer):
         raise ValueError(f"{path}: malformed checkpoint format version {raw!r}")
     version = int(raw)
@@ -154,4 +204,4 @@ def _version(path: Path, data) -> int:
     return version
 
 
-__all__ = ["FORMAT_VERSION", "VERSION_KEY", "format_version", "load_pytree", "save_pytree"]
+__all__ = ["FORMAT_VERSION", "META_KEY", "VERSION_KEY", "format_version", "load_meta", "load_pytree", "save_pytree"]

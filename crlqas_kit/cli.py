@@ -22,6 +22,7 @@ import json
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -294,6 +295,7 @@ def _output_dir(path: str) -> Path:
 
 
 def cmd_search(args) -> int:
+    from .results import ResumeWarning
     from .search import check_seeds, load_checkpoint, search
 
     if args.time_limit is not None and not args.time_limit > 0:  # also rejects nan
@@ -301,7 +303,11 @@ def cmd_search(args) -> int:
     if args.max_evaluations is not None and args.max_evaluations < 1:
         raise UsageError(f"--max-evaluations must be a positive number of evaluations, got {args.max_evaluations}")
     if args.resume:
-        state, results = load_checkpoint(args.resume)
+        with warnings.catch_warnings(record=True) as notes:
+            warnings.simplefilter("always", ResumeWarning)
+            state, results = load_checkpoint(args.resume)
+        for note in notes:  # repairs (logs cut back, previous checkpoint used): said, not a traceback
+            print(f"crlqas: note: {note.message}", file=sys.stderr)
         cfg = results.config if args.episodes is None else results.config.replace(episodes=args.episodes)
         results.config = cfg
         seeds, resume = results.seeds, (state, results)

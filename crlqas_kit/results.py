@@ -16,6 +16,7 @@ A run directory holds::
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import platform
 from collections.abc import Mapping
@@ -181,13 +182,47 @@ class Results:
 
     # -- persistence --------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write the run directory (see module docstring)."""
-        from .search_config import SearchConfig
+        """Write the run directory (see module docstring).
 
+        Order: logs, best circuits, checkpoint, ``config.json``. Every file is written to a
+        temporary name and renamed, and the previous checkpoint is kept as
+        ``checkpoint.prev.npz`` until the new one is complete; the checkpoint records how many log
+        lines it belongs to and their SHA-256, so a kill between two files is caught on resume
+        (:func:`restore_from`).
+        """
         out = Path(path)
         (out / "best").mkdir(parents=True, exist_ok=True)
+        logs = {name: _jsonl(rows) for name, rows in (("episodes", self.episodes), ("evals", self.evals))}
+        for name, text in logs.items():
+            write_text_atomic(out / f"{name}.jsonl", text)
+        kept = set()
+        for seed, entries in self.best.items():
+            for i, entry in enumerate(entries):
+                stem = out / "best" / f"seed{seed}_{i}"
+                write_text_atomic(stem.with_suffix(".json"), json.dumps(entry, indent=1) + "\n")
+                write_text_atomic(stem.with_suffix(".qasm"), to_qasm(record_to_circuit(entry["circuit"])))
+                kept |= {stem.name + ".json", stem.name + ".qasm"}
+        for old in (out / "best").glob("seed*"):
+            if old.name not in kept:
+                old.unlink()
+        meta = self._meta()
+        if self.checkpoint is not None:
+            counts = {name: text.count("\n") for name, text in logs.items()}
+            ckpt_meta = {
+                **meta,
+                **{f"{name}_lines": counts[name] for name in logs},
+                **{f"{name}_sha256": _sha256(text.encode()) for name, text in logs.items()},
+                "best": {str(k): v for k, v in self.best.items()},
+            }
+            save_pytree(out / CHECKPOINT, self.checkpoint, meta=ckpt_meta, previous=out / PREVIOUS_CHECKPOINT)
+        write_text_atomic(out / "config.json", json.dumps({**meta, "summary": self.summary()}, indent=1) + "\n")
+        return out
+
+    def _meta(self) -> dict[str, Any]:
+        from .search_config import SearchConfig
+
         cfg = self.config.to_dict() if isinstance(self.config, SearchConfig) else self.config
-        meta = {
+        return {
             "config": cfg,
             "seeds": self.seeds,
             "problem": self.problem,
@@ -195,22 +230,77 @@ class Results:
             "evaluations": {str(k): v for k, v in self.evaluations.items()},
             "stopped": self.stopped,
             "versions": self.versions,
-            "summary": self.summary(),
         }
-        # every file is written to a temporary name and renamed: a kill mid-save keeps whole files
-        write_text_atomic(out / "config.json", json.dumps(meta, indent=1) + "\n")
-        for name, rows in (("episodes", self.episodes), ("evals", self.evals)):
-            write_text_atomic(out / f"{name}.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
-        for old in (out / "best").glob("seed*"):
-            old.unlink()
-        for seed, entries in self.best.items():
-            for i, entry in enumerate(entries):
-                stem = out / "best" / f"seed{seed}_{i}"
-                write_text_atomic(stem.with_suffix(".json"), json.dumps(entry, indent=1) + "\n")
-                write_text_atomic(stem.with_suffix(".qasm"), to_qasm(record_to_circuit(entry["circuit"])))
-        if self.checkpoint is not None:
-            save_pytree(out / "checkpoint.npz", self.checkpoint)
-        return out
+
+
+#: The checkpoint of a run directory, and the one it replaced (kept until the next is complete).
+CHECKPOINT, PREVIOUS_CHECKPOINT = "checkpoint.npz", "checkpoint.prev.npz"
+
+
+class ResumeWarning(UserWarning):
+    """Resuming a run needed a repair: logs cut back to the checkpoint, or the previous checkpoint used."""
+
+
+def _jsonl(rows) -> str:
+    return "".join(json.dumps(r) + "\n" for r in rows)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def checkpoint_files(path: str | Path) -> list[Path]:
+    """The checkpoints of a run directory to try, newest first (``checkpoint.npz``, ``checkpoint.prev.npz``)."""
+    return [f for f in (Path(path) / CHECKPOINT, Path(path) / PREVIOUS_CHECKPOINT) if f.exists()]
+
+
+def restore_from(path: str | Path, results: Results, meta: dict[str, Any] | None) -> tuple[Results, list[str]]:
+    """``results`` (as :func:`load_run` read them from ``path``) brought to the checkpoint whose
+    metadata is ``meta``, and notes saying what was repaired.
+
+    The checkpoint belongs to the first ``episodes_lines`` lines of ``episodes.jsonl`` (and
+    ``evals_lines`` of ``evals.jsonl``) with the recorded SHA-256: longer logs (a kill after the
+    logs were written and before the checkpoint) are cut back to those lines, saying so; shorter
+    or different logs are a ``ValueError``. Seeds, config, timings and best circuits come from the
+    checkpoint, so a run resumed from the previous checkpoint is the run as it was then.
+    ``meta=None`` (checkpoints written before format version 2): the logs are taken as they are.
+    """
+    from .search_config import SearchConfig
+
+    if meta is None:
+        return dataclasses.replace(results), []
+    path, notes, kept, longer = Path(path), [], {}, False
+    try:
+        for name in ("episodes", "evals"):
+            n, digest = int(meta[f"{name}_lines"]), str(meta[f"{name}_sha256"])
+            file = path / f"{name}.jsonl"
+            lines = file.read_bytes().splitlines(keepends=True) if file.exists() else []
+            if len(lines) < n:
+                raise ValueError(f"{file.name} has {len(lines)} lines, the checkpoint belongs to {n}")
+            if _sha256(b"".join(lines[:n])) != digest:
+                raise ValueError(f"the first {n} lines of {file.name} are not the ones the checkpoint belongs to")
+            longer |= len(lines) > n
+            kept[name] = n
+        if longer:
+            notes.append(
+                f"the logs go beyond the checkpoint: cut back to its {kept['episodes']} episodes and "
+                f"{kept['evals']} evaluation episodes (the rest is trained again)"
+            )
+        out = dataclasses.replace(
+            results,
+            config=SearchConfig.from_dict(meta["config"]),
+            seeds=[int(s) for s in meta["seeds"]],
+            episodes=results.episodes[: kept["episodes"]],
+            evals=results.evals[: kept["evals"]],
+            best={int(k): list(v) for k, v in meta["best"].items()},
+            seconds=float(meta["seconds"]),
+            evaluations={int(k): int(v) for k, v in meta["evaluations"].items()},
+            stopped=bool(meta["stopped"]),
+            checkpoint=None,
+        )
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ValueError(f"malformed checkpoint metadata ({type(err).__name__}: {err})") from None
+    return out, notes
 
 
 #: Per-window learning statistics of :func:`learning_stats` (what the comparison figures plot).

@@ -24,6 +24,7 @@ import dataclasses
 import sys
 import time
 import types
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -33,9 +34,9 @@ import jax.numpy as jnp
 
 from ._checks import check_seed
 from ._x64 import enable_x64
-from .checkpoint import load_pytree
+from .checkpoint import load_meta, load_pytree
 from .problems import load_problem
-from .results import Results, circuit_record, load_run
+from .results import Results, ResumeWarning, checkpoint_files, circuit_record, load_run, restore_from
 from .rl import curriculum as qas_curriculum
 from .rl import env as qas_env
 from .rl import replay
@@ -399,25 +400,47 @@ def load_checkpoint(path: str | Path) -> tuple[Any, Results]:
     The saved state is loaded into a fresh :meth:`Trainer.init` of the run's config (one per seed),
     so a checkpoint that no longer fits the code fails with a ``ValueError`` naming the leaf and
     the checkpoint's format version (:func:`crlqas_kit.checkpoint.load_pytree`; runs saved before
-    format versions, version 0, still load).
+    format versions, version 0, still load). The checkpoint must belong to the run's logs
+    (:func:`crlqas_kit.results.restore_from`: longer logs are cut back to it). When
+    ``checkpoint.npz`` is damaged or does not match, the previous checkpoint
+    ``checkpoint.prev.npz`` is used; every such repair is reported as a
+    :class:`~crlqas_kit.results.ResumeWarning`. Neither usable: a ``ValueError`` naming both.
     """
-    results = load_run(path, with_checkpoint=True)
-    if results.checkpoint is None:
+    path = Path(path)
+    run = load_run(path)
+    files = checkpoint_files(path)
+    if not files:
         raise ValueError(f"{path} has no checkpoint.npz to resume from")
+    problems: list[str] = []
+    for file in files:
+        try:
+            results, notes = restore_from(path, run, load_meta(file))
+            state = _load_state(file, results)
+        except ValueError as err:
+            problems.append(f"{file.name}: {err}")
+            continue
+        for note in problems:
+            warnings.warn(f"{note}; resuming from {file.name} instead", ResumeWarning, stacklevel=2)
+        for note in notes:
+            warnings.warn(note, ResumeWarning, stacklevel=2)
+        return state, results
+    raise ValueError(f"cannot resume {path}: " + "; ".join(problems))
+
+
+def _load_state(file: Path, results: Results) -> TrainState:
+    """The training state in ``file``, loaded into a fresh init of ``results``' config and seeds."""
     with enable_x64():
         trainer = make_trainer(results.config)
         states = [trainer.init(jax.random.key(s)) for s in results.seeds]
         template = jax.tree.map(lambda *xs: jnp.stack(xs), *states) if len(states) > 1 else states[0]
         try:
-            state = load_pytree(Path(results.checkpoint), template)
+            return load_pytree(file, template)
         except ValueError as err:  # saved before AgentState lost ``eps``: drop it (it follows from ``updates``)
             try:
-                state = load_pytree(Path(results.checkpoint), _legacy_layout(template))
+                state = load_pytree(file, _legacy_layout(template))
             except ValueError:
                 raise err from None
-            state = state._replace(agent=AgentState(*state.agent[:4]))
-    results.checkpoint = None
-    return state, results
+            return state._replace(agent=AgentState(*state.agent[:4]))
 
 
 class _CallableModule(types.ModuleType):

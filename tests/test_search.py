@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
+import warnings
 
 import jax
 import numpy as np
@@ -18,7 +20,7 @@ import pytest
 
 from crlqas_kit import enable_x64, expectation
 from crlqas_kit.problems import CHEMICAL_ACCURACY, load_problem
-from crlqas_kit.results import load_run, record_to_circuit
+from crlqas_kit.results import ResumeWarning, load_run, record_to_circuit
 from crlqas_kit.rl import curriculum as C
 from crlqas_kit.search import load_checkpoint, make_trainer, search
 from crlqas_kit.search_config import preset
@@ -192,15 +194,15 @@ def test_state_types_are_stable_across_chunks_and_checkpoints(run_dir):
 
 
 def test_checkpoint_names_its_leaves_and_older_runs_still_load(run, run_dir, tmp_path):
-    """checkpoint.npz (format version 1) names every array by its path in the TrainState; a run
+    """checkpoint.npz (format version 2) names every array by its path in the TrainState; a run
     saved before format versions (arrays ``leaf0..leafN`` in tree order, written here by hand as
     the old ``results.save_state`` did) still resumes, and one that no longer fits fails naming
     the format version."""
     results, _ = run
     with np.load(run_dir / "checkpoint.npz") as data:
-        assert int(data["__format_version__"]) == 1
+        assert int(data["__format_version__"]) == 2
         assert int(data[".steps"]) == int(results.checkpoint.steps)
-        assert len(data.files) == 1 + len(leaves(results.checkpoint))
+        assert len(data.files) == 2 + len(leaves(results.checkpoint))  # version, metadata, leaves
         assert any(name.startswith(".agent.") for name in data.files)
     old = tmp_path / "old"
     shutil.copytree(run_dir, old)
@@ -209,13 +211,17 @@ def test_checkpoint_names_its_leaves_and_older_runs_still_load(run, run_dir, tmp
     assert_same_state(state, results.checkpoint)
     assert log(loaded.episodes) == log(results.episodes)
     np.savez(old / "checkpoint.npz", **{f"leaf{i}": x for i, x in enumerate(leaves(results.checkpoint)[1:])})
-    with pytest.raises(ValueError, match=r"checkpoint format version 0, expected 1\): the file has"):
+    with pytest.raises(
+        ValueError, match=r"checkpoint.npz: .*checkpoint format version 0; this crlqas_kit writes 2\): the file has"
+    ):
         load_checkpoint(old)
     with np.load(run_dir / "checkpoint.npz") as data:
         arrays = dict(data)
     arrays[".episodes"] = np.zeros(3, arrays[".episodes"].dtype)  # a state that no longer fits
     np.savez(old / "checkpoint.npz", **arrays)
-    with pytest.raises(ValueError, match=r"format version 1, expected 1\): leaf .episodes has shape \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"format version 2; this crlqas_kit writes 2\): leaf .episodes has shape \(3,\)"
+    ):
         load_checkpoint(old)
 
 
@@ -362,8 +368,103 @@ def test_checkpoint_saved_with_agent_eps_still_loads(run, run_dir, tmp_path):
     assert_same_state(state, ts)
     with np.load(old / "checkpoint.npz") as data:  # neither layout: still a clear error
         np.savez(old / "checkpoint.npz", **{k: data[k] for k in list(data.files)[:-2]})
-    with pytest.raises(ValueError, match=r"checkpoint format version 0, expected 1\): the file has 62 arrays"):
+    with pytest.raises(
+        ValueError, match=r"checkpoint format version 0; this crlqas_kit writes 2\): the file has 62 arrays"
+    ):
         load_checkpoint(old)
+
+
+@pytest.fixture(scope="module")
+def two_saves(tmp_path_factory):
+    """One run saved twice into one directory, as periodic saves do: after 3 chunks (a copy of
+    the directory then is kept as ``first``) and at the end; the first checkpoint stays as
+    checkpoint.prev.npz. Returns ``(first, path, results)``."""
+    root = tmp_path_factory.mktemp("saves")
+    path, first = root / "run", root / "first"
+    counter = ChunkCounter()
+
+    def save_after_3(event):
+        if event["event"] == "chunk" and counter.chunks == 3:
+            event["results"].save(path)
+            shutil.copytree(path, first)
+
+    results = search(CFG, SEED, callbacks=[counter, save_after_3])
+    assert not (path / "checkpoint.prev.npz").exists()
+    results.save(path)
+    assert (path / "checkpoint.prev.npz").exists()
+    return first, path, results
+
+
+def _resume_notes(path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        state, results = load_checkpoint(path)
+    return state, results, [str(w.message) for w in caught if w.category is ResumeWarning]
+
+
+def test_checkpoint_belongs_to_its_logs(two_saves, tmp_path):
+    """Untouched: the newest checkpoint, no repair. The older checkpoint with the newer logs (a
+    kill after the logs were written, before the checkpoint): logs cut back to it, saying so."""
+    first, path, full = two_saves
+    state, results, notes = _resume_notes(path)
+    assert notes == [] and log(results.episodes) == log(full.episodes)
+    assert_same_state(state, full.checkpoint)
+    part_state, part, part_notes = _resume_notes(first)
+    assert part_notes == [] and 0 < len(part.episodes) < len(full.episodes)
+    d = shutil.copytree(path, tmp_path / "copy")
+    os.replace(d / "checkpoint.prev.npz", d / "checkpoint.npz")
+    state, results, notes = _resume_notes(d)
+    n_part, n_full = len(part.episodes), len(full.episodes)
+    assert n_full > n_part and notes == [
+        f"the logs go beyond the checkpoint: cut back to its {n_part} episodes and {len(part.evals)} evaluation "
+        "episodes (the rest is trained again)"
+    ]
+    assert log(results.episodes) == log(part.episodes) and results.evals == part.evals
+    assert json.dumps(results.best, sort_keys=True) == json.dumps(part.best, sort_keys=True)
+    assert (results.seconds, results.evaluations) == (part.seconds, part.evaluations)
+    assert_same_state(state, part_state)
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "older logs", "garbage"])
+def test_falls_back_to_the_previous_checkpoint(two_saves, tmp_path, damage):
+    """What a kill can leave (the new checkpoint renamed away but not yet in place, half a file,
+    the logs of the save before) or a corrupt file: resume uses checkpoint.prev.npz, says so, and
+    continues exactly like the uninterrupted run."""
+    first, path, full = two_saves
+    d = shutil.copytree(path, tmp_path / "copy")
+    ckpt = d / "checkpoint.npz"
+    if damage == "missing":
+        ckpt.unlink()
+    elif damage == "truncated":
+        ckpt.write_bytes(ckpt.read_bytes()[: ckpt.stat().st_size // 2])
+    elif damage == "older logs":
+        for name in ("episodes.jsonl", "evals.jsonl"):
+            (d / name).write_bytes((first / name).read_bytes())
+    else:
+        ckpt.write_text("not a checkpoint")
+    state, results, notes = _resume_notes(d)
+    if damage != "missing":
+        assert notes[0].startswith("checkpoint.npz: ") and notes[0].endswith(
+            "; resuming from checkpoint.prev.npz instead"
+        )
+    if damage != "older logs":  # the logs of the newer save are cut back to the previous checkpoint
+        assert notes[-1].startswith("the logs go beyond the checkpoint: cut back to its ")
+    part_state, part = load_checkpoint(first)
+    assert log(results.episodes) == log(part.episodes)
+    assert_same_state(state, part_state)
+    _assert_resumed_equals(search(CFG, resume=(state, results)), full)
+
+
+def test_logs_that_fit_no_checkpoint_are_refused(two_saves, tmp_path):
+    d = shutil.copytree(two_saves[1], tmp_path / "copy")
+    lines = (d / "episodes.jsonl").read_text().splitlines(keepends=True)
+    assert '"episode": 2,' in lines[1]
+    lines[1] = lines[1].replace('"episode": 2,', '"episode":  2,')  # edited by hand: same JSON, other bytes
+    (d / "episodes.jsonl").write_text("".join(lines))
+    with pytest.raises(ValueError, match=r"cannot resume .*checkpoint.npz: the first \d+ lines of episodes.jsonl"):
+        load_checkpoint(d)
+    with pytest.raises(ValueError, match=r"checkpoint.prev.npz: the first \d+ lines of episodes.jsonl are not"):
+        load_checkpoint(d)
 
 
 def test_resume_after_stop_request_equals_uninterrupted_run(run, tmp_path):
