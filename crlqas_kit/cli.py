@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import signal
 import sys
 import time
 import warnings
@@ -31,6 +30,10 @@ _DATA = Path(__file__).resolve().parent / "data"
 #: Largest register ``evaluate`` accepts: the PTM state holds 4^n float64 numbers (n = 12: 134 MB,
 #: n = 16 would need 34 GB per copy), so bigger inputs are refused up front instead of failing in XLA.
 MAX_QUBITS = 12
+
+
+#: ``crlqas search``'s problem when none is given.
+DEFAULT_PROBLEM = "H2-2q"
 
 
 class UsageError(Exception):
@@ -180,46 +183,6 @@ class _Progress:
             )
 
 
-class _Interrupts:
-    """SIGINT / SIGTERM during a search: stop after the running chunk, save, and exit 130.
-
-    A second signal interrupts at once (``KeyboardInterrupt``); the run directory then keeps
-    its last periodic save. Handlers are restored on exit."""
-
-    def __init__(self) -> None:
-        self.signal: str | None = None
-        self._old: dict = {}
-
-    def __enter__(self) -> _Interrupts:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self._old.items():
-            signal.signal(sig, handler)
-
-    def _handle(self, signum, frame) -> None:
-        if self.signal is not None:
-            raise KeyboardInterrupt
-        self.signal = signal.Signals(signum).name
-        print(f"\ncrlqas: {self.signal}: stopping after the current chunk and saving", file=sys.stderr, flush=True)
-
-
-class _PeriodicSave:
-    """Chunk callback: write the run directory every ``interval`` seconds of training, so a
-    killed run loses at most that much (``crlqas search --save-every``)."""
-
-    def __init__(self, out: Path, interval: float) -> None:
-        self.out, self.interval = out, interval
-        self.last = time.monotonic()
-
-    def __call__(self, event: dict) -> None:
-        if event["event"] == "chunk" and time.monotonic() - self.last >= self.interval:
-            event["results"].save(self.out)
-            self.last = time.monotonic()
-
-
 class _StopRule:
     """``should_stop`` for ``crlqas search``: a wall-time limit and/or "every seed is accurate".
 
@@ -255,6 +218,32 @@ class _StopRule:
         return self.deadline is not None and time.monotonic() > self.deadline
 
 
+#: ``crlqas search`` options that set the configuration (attribute, SearchConfig field or None)
+_CONFIG_OPTIONS = (
+    ("problem", "problem"),
+    ("noise", "noise"),
+    ("shots", "shots"),
+    ("agent", "agent"),
+    ("e_min", "e_min"),
+    ("variance", "variance"),
+    ("variant", None),
+    ("min_threshold", None),
+)
+
+
+def _apply_options(cfg, args):
+    """``cfg`` with the configuration options given on the command line."""
+    changes = {}
+    for name, field in _CONFIG_OPTIONS:
+        if field is not None and getattr(args, name) is not None:
+            changes[field] = getattr(args, name)
+    if args.variant is not None:
+        changes["spsa"] = cfg.spsa.replace(variant=args.variant)
+    if args.min_threshold is not None:
+        changes["curriculum"] = dataclasses.replace(cfg.curriculum, min_threshold=args.min_threshold)
+    return cfg.replace(**changes)
+
+
 def _search_config(args):
     from .problems import load_problem
     from .search_config import SearchConfig, preset
@@ -262,17 +251,11 @@ def _search_config(args):
     if args.config:
         cfg = SearchConfig.load(args.config)
     else:
-        problem = load_problem(args.problem)
-        cfg = preset(args.preset, problem.name, problem.n_qubits, noise=args.noise or "none")
-    changes = {"noise": args.noise} if args.noise else {}
-    for name in ("episodes", "shots", "agent", "e_min", "variance"):
-        if getattr(args, name) is not None:
-            changes[name] = getattr(args, name)
-    if args.variant is not None:
-        changes["spsa"] = cfg.spsa.replace(variant=args.variant)
-    if args.min_threshold is not None:
-        changes["curriculum"] = dataclasses.replace(cfg.curriculum, min_threshold=args.min_threshold)
-    cfg = cfg.replace(**changes)
+        problem = load_problem(args.problem or DEFAULT_PROBLEM)
+        cfg = preset(args.preset or "fast", problem.name, problem.n_qubits, noise=args.noise or "none")
+    cfg = _apply_options(cfg, args)
+    if args.episodes is not None:
+        cfg = cfg.replace(episodes=args.episodes)
     # validate what the search would only reject after compiling, before anything is printed
     from .sim.noise_spec import parse_noise
     from .sim.shots import check_shots
@@ -282,19 +265,26 @@ def _search_config(args):
     return cfg
 
 
-def _output_dir(path: str) -> Path:
-    """Create the run directory up front, so a bad ``--out`` fails before any training."""
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"output path {out} exists and is not a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"cannot create output directory {out}: {err.strerror}") from None
+def _resume_conflicts(args, cfg, seeds) -> list[str]:
+    """The options given with ``--resume`` that would change the run (only episodes and the
+    stopping options may): each as ``--name VALUE (the run: VALUE)``."""
+    out = [f"--{name}" for name in ("preset", "config") if getattr(args, name) is not None]
+    changed = _apply_options(cfg, args)
+    for name, field in _CONFIG_OPTIONS:
+        if getattr(args, name) is None:
+            continue
+        old, new = cfg.to_dict(), changed.to_dict()
+        key = field or ("spsa" if name == "variant" else "curriculum")
+        if old[key] != new[key]:
+            shown = {"spsa": cfg.spsa.variant, "curriculum": cfg.curriculum.min_threshold}.get(key, old[key])
+            out.append(f"--{name.replace('_', '-')} {getattr(args, name)} (the run: {shown})")
+    if args.seeds is not None and list(args.seeds) != list(seeds):
+        out.append(f"--seeds {' '.join(map(str, args.seeds))} (the run: {' '.join(map(str, seeds))})")
     return out
 
 
 def cmd_search(args) -> int:
+    from .autosave import check_out
     from .results import ResumeWarning
     from .search import check_seeds, load_checkpoint, search
 
@@ -302,10 +292,19 @@ def cmd_search(args) -> int:
         raise UsageError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
     if args.max_evaluations is not None and args.max_evaluations < 1:
         raise UsageError(f"--max-evaluations must be a positive number of evaluations, got {args.max_evaluations}")
+    if args.save_every is not None and not args.save_every >= 0:  # also rejects nan
+        raise UsageError(f"--save-every must be a number of seconds >= 0, got {args.save_every}")
     if args.resume:
         with warnings.catch_warnings(record=True) as notes:
             warnings.simplefilter("always", ResumeWarning)
             state, results = load_checkpoint(args.resume)
+        conflicts = _resume_conflicts(args, results.config, results.seeds)
+        if conflicts:
+            raise UsageError(
+                f"--resume continues {args.resume} with its own configuration; these options would change it: "
+                + ", ".join(conflicts)
+                + " (allowed with --resume: --episodes and the stopping and saving options)"
+            )
         for note in notes:  # repairs (logs cut back, previous checkpoint used): said, not a traceback
             print(f"crlqas: note: {note.message}", file=sys.stderr)
         cfg = results.config if args.episodes is None else results.config.replace(episodes=args.episodes)
@@ -313,37 +312,30 @@ def cmd_search(args) -> int:
         seeds, resume = results.seeds, (state, results)
     else:
         cfg = _search_config(args)
-        seeds, resume = args.seeds, None
+        seeds, resume = args.seeds or [0], None
         check_seeds(None, seeds)
-    if args.save_every is not None and not args.save_every >= 0:  # also rejects nan
-        raise UsageError(f"--save-every must be a number of seconds >= 0, got {args.save_every}")
-    existed = Path(args.out).exists()
-    out = _output_dir(args.out)
+    check_out(args.out, cfg, seeds, resuming=resume is not None, force=args.force)  # before any output
     print(cfg, file=sys.stderr)
     progress = _Progress(args.quiet)
     stop = _StopRule(args.time_limit, args.until_accurate, resume[1] if resume else None, seeds, args.max_evaluations)
-    saver = _PeriodicSave(out, 60.0 if args.save_every is None else args.save_every)
-    try:
-        with _Interrupts() as interrupts:
-            results = search(
-                cfg,
-                seeds=seeds,
-                callbacks=[progress, *stop.callbacks, saver],
-                resume=resume,
-                should_stop=lambda: interrupts.signal is not None or stop(),
-            )
-    except BaseException:
-        if not existed and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()  # a failed start leaves no empty run directory behind
-        raise
+    interrupted: list[dict] = []  # search(out=...) saves; it reports a SIGINT/SIGTERM stop as an event
+    results = search(
+        cfg,
+        seeds=seeds,
+        callbacks=[progress, *stop.callbacks, lambda e: e["event"] == "interrupted" and interrupted.append(e)],
+        resume=resume,
+        should_stop=stop,
+        out=args.out,
+        save_every=60.0 if args.save_every is None else args.save_every,
+        force=args.force,
+    )
     if not args.quiet:
         print(file=sys.stderr)
-    results.save(out)
     print(results.summary_table())
-    print(f"run saved to {out}")
-    if interrupts.signal is not None:
-        hint = f"continue with: crlqas search --resume {out} --out DIR"
-        print(f"interrupted by {interrupts.signal}; {hint}", file=sys.stderr)
+    print(f"run saved to {args.out}")
+    if interrupted:
+        hint = f"continue with: crlqas search --resume {args.out} --out {args.out}"
+        print(f"interrupted by {interrupted[0]['signal']}; {hint}", file=sys.stderr)
         return 130
     return 0
 
@@ -364,25 +356,40 @@ DEMO_PROBLEM = "H2-3q"
 def cmd_demo(args) -> int:
     """The main job: CRLQAS (fast preset) and the random agent on the same problem and budget,
     each in its run directory, and a report that overlays their learning curves."""
+    from .autosave import check_out
     from .problems import load_problem
     from .search import search
     from .search_config import preset
     from .viz.plots import write_report
 
-    out = _output_dir(args.out)
+    out = Path(args.out)
+    # running the demo again replaces its previous output; any other run in --out is refused
+    again = _is_demo(out)
     problem = load_problem(DEMO_PROBLEM)
     cfg = preset("fast", problem.name, problem.n_qubits, episodes=args.episodes)
+    check_out(out, cfg, [0], force=again)
     print(cfg, file=sys.stderr)
-    results = {}
+    results, interrupted = {}, []
     for agent, where in (("ddqn", out), ("random", out / "random-agent")):
         print(f"{agent}: {args.episodes} episodes of {problem.name}", file=sys.stderr)
-        results[agent] = search(cfg.replace(agent=agent), seeds=[0], callbacks=[_Progress()])
+        callbacks = [_Progress(), lambda e: e["event"] == "interrupted" and interrupted.append(e)]
+        results[agent] = search(cfg.replace(agent=agent), seeds=[0], callbacks=callbacks, out=where, force=again)
         print(file=sys.stderr)
-        results[agent].save(where)
+        if interrupted:
+            print(f"interrupted by {interrupted[0]['signal']}; the {agent} run is saved in {where}", file=sys.stderr)
+            return 130
     report = write_report(out, compare=[out / "random-agent"], labels=["DDQN", "random agent"])
     print(results["ddqn"].summary_table())
     print(f"wrote {out} (report: {report}; the random agent's run: {out / 'random-agent'})")
     return 0
+
+
+def _is_demo(out: Path) -> bool:
+    """Whether ``out`` holds the output of an earlier ``crlqas demo`` (a run of its problem)."""
+    try:
+        return json.loads((out / "config.json").read_text())["config"]["problem"] == DEMO_PROBLEM
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -414,9 +421,9 @@ def build_parser() -> argparse.ArgumentParser:
     vq.set_defaults(func=cmd_vqe)
 
     se = sub.add_parser("search", help="run CRLQAS (training, curriculum, evaluations) and save the run")
-    se.add_argument("--problem", default="H2-2q", help="a shipped problem name (default H2-2q)")
+    se.add_argument("--problem", default=None, help=f"a shipped problem name (default {DEFAULT_PROBLEM})")
     se.add_argument("--noise", default=None, help="noise spec (default: the preset's, none)")
-    se.add_argument("--preset", default="fast", choices=["fast", "paper"])
+    se.add_argument("--preset", default=None, choices=["fast", "paper"], help="configuration preset (default fast)")
     se.add_argument("--episodes", type=int, default=None, help="training episodes per seed")
     se.add_argument("--shots", type=int, default=None, help="shots per Pauli term (default exact)")
     se.add_argument(
@@ -447,8 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds",
         type=int,
         nargs="+",
-        default=[0],
-        help="one or more seeds, trained together in one vmap (on a CPU, one process per seed is faster)",
+        default=None,
+        help="one or more distinct seeds (default 0), trained together in one vmap (on a CPU, one process per "
+        "seed is faster)",
     )
     se.add_argument("--config", help="a JSON/TOML SearchConfig file (overrides --problem/--preset)")
     se.add_argument("--resume", metavar="DIR", help="continue a saved run exactly from its checkpoint")
@@ -479,7 +487,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the run directory (checkpoint included) every SECONDS of training (default 60); "
         "Ctrl-C or SIGTERM stops after the current chunk and saves",
     )
-    se.add_argument("--out", required=True, help="run directory to write")
+    se.add_argument(
+        "--out",
+        required=True,
+        help="run directory to write: new or empty, or (with --resume) one holding the same run",
+    )
+    se.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the run already in --out (its logs, checkpoints, report and figures are removed first)",
+    )
     se.add_argument("--quiet", action="store_true")
     se.set_defaults(func=cmd_search)
 

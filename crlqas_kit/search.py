@@ -34,6 +34,7 @@ import jax.numpy as jnp
 
 from ._checks import check_seed
 from ._x64 import enable_x64
+from .autosave import Autosave, Interrupts, claim_out
 from .checkpoint import load_meta, load_pytree
 from .problems import load_problem
 from .results import Results, ResumeWarning, checkpoint_files, circuit_record, load_run, restore_from
@@ -265,14 +266,49 @@ def search(
     callbacks: Sequence[Callback] = (),
     should_stop: Callable[[], bool] | None = None,
     resume: Any = None,
+    out: str | Path | None = None,
+    save_every: float = 60.0,
+    force: bool = False,
 ) -> Results:
     """Run CRLQAS. ``key``/``seeds``: one integer seed (or key), or several seeds trained at once.
 
-    ``callbacks`` receive ``{"event": "chunk" | "episode" | "eval", ...}`` dictionaries;
-    ``should_stop()`` is polled between chunks. ``resume``: a checkpoint from
+    ``callbacks`` receive ``{"event": "chunk" | "episode" | "eval" | "interrupted", ...}``
+    dictionaries; ``should_stop()`` is polled between chunks. ``resume``: a checkpoint from
     :func:`load_checkpoint` to continue exactly where it stopped.
+
+    ``out``: a run directory written while training (:mod:`crlqas_kit.autosave`): claimed first
+    (a new or empty directory, or the same run when resuming; ``force=True`` replaces another
+    run), saved every ``save_every`` seconds between chunks and at the end. In the main thread,
+    Ctrl-C (SIGINT) or SIGTERM then stops the search after the running chunk and saves (a second
+    one interrupts at once): the returned results are ``stopped`` and the directory resumable
+    with ``search(config, resume=load_checkpoint(out), out=out)``.
     """
     check_seeds(key if seeds is None and isinstance(key, int) else None, seeds)
+    if out is None:
+        return _run(config, key, seeds, callbacks, should_stop, resume)
+    saver = Autosave(out, save_every)
+    seed_list = list(resume[1].seeds) if resume is not None else _seed_list(key, seeds)
+    path, created = claim_out(out, config, seed_list, resuming=resume is not None, force=force)
+    try:
+        with Interrupts() as interrupts:
+            stop = lambda: interrupts.signal is not None or (should_stop is not None and should_stop())  # noqa: E731
+            results = _run(config, key, seeds, [*callbacks, saver], stop, resume)
+    except BaseException:
+        if created and path.is_dir() and not any(path.iterdir()):
+            path.rmdir()  # a failed start leaves no empty run directory behind
+        raise
+    results.save(path)
+    if interrupts.signal is not None:
+        for cb in callbacks:
+            cb({"event": "interrupted", "signal": interrupts.signal, "out": str(path)})
+    return results
+
+
+def _seed_list(key, seeds) -> list[int]:
+    return list(seeds) if seeds is not None else [key if isinstance(key, int) else 0]
+
+
+def _run(config, key, seeds, callbacks, should_stop, resume) -> Results:
     with enable_x64():
         if config.agent == "random-search":
             from .baselines.random_search import random_search
@@ -285,7 +321,7 @@ def search(
 
 def _search(config, key, seeds, callbacks, should_stop, resume) -> Results:
     problem = load_problem(config.problem)
-    seed_list = list(seeds) if seeds is not None else [key if isinstance(key, int) else 0]
+    seed_list = _seed_list(key, seeds)
     if resume is not None:  # the checkpoint's seeds, whatever key/seeds were passed
         ts, results = resume
         seed_list = list(results.seeds)

@@ -6,7 +6,6 @@ A real search's checkpoint (and a run saved in the format before versions) is in
 from __future__ import annotations
 
 import json
-
 from typing import NamedTuple
 
 import jax

@@ -326,3 +326,75 @@ def test_min_threshold_option(capsys, tmp_path):
     assert load_run(tmp_path / "a").config.curriculum.min_threshold == 0.0
     line = assert_one_line_error(*run(capsys, "search", "--min-threshold", "-1", "--out", tmp_path / "x"))
     assert "min_threshold" in line
+
+
+# ----------------------------------------------------------------------------- run directories are not clobbered
+def test_out_onto_an_existing_run_is_refused(search_dir, capsys, tmp_path):
+    import shutil
+
+    d = shutil.copytree(search_dir[0], tmp_path / "run")
+    before = (d / "episodes.jsonl").read_bytes()
+    rc, _, stderr = run(capsys, "search", "--problem", "H2-3q", "--episodes", "5", "--out", d, "--quiet")
+    assert rc == 2 and stderr.count("\n") == 1 and "already holds a run (H2-2q, agent ddqn, noise none" in stderr
+    assert f"--resume {d} --out {d}" in stderr and "--force" in stderr
+    assert (d / "episodes.jsonl").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--noise", "depolarizing"], ["--noise depolarizing (the run: none)"]),
+        (["--problem", "H2-3q", "--seeds", "1", "2"], ["--problem H2-3q (the run: H2-2q)", "--seeds 1 2 (the run: 0)"]),
+        (
+            ["--shots", "100", "--min-threshold", "0"],
+            ["--shots 100 (the run: None)", "--min-threshold 0.0 (the run: 0.0016)"],
+        ),
+        (["--preset", "fast"], ["--preset"]),
+        (["--variant", "published"], ["--variant published (the run: kit)"]),
+    ],
+)
+def test_resume_refuses_options_that_change_the_run(search_dir, capsys, tmp_path, args, named):
+    rc, _, stderr = run(capsys, "search", "--resume", search_dir[0], *args, "--out", tmp_path / "x")
+    assert rc == 2 and stderr.count("\n") == 1, stderr
+    assert all(n in stderr for n in named), stderr
+    assert "allowed with --resume: --episodes" in stderr and not (tmp_path / "x").exists()
+
+
+def test_resume_accepts_options_equal_to_the_run(search_dir, capsys, tmp_path):
+    """Repeating the run's own settings is not a conflict; resuming in place is allowed."""
+    import shutil
+
+    d = shutil.copytree(search_dir[0], tmp_path / "run")
+    n = len(load_run(d).episodes)
+    rc, stdout, _ = run(
+        capsys, "search", "--resume", d, "--problem", "H2-2q", "--noise", "none", "--seeds", "0",
+        "--episodes", str(n + 4), "--out", d, "--quiet",
+    )  # fmt: skip
+    assert rc == 0 and f"run saved to {d}" in stdout
+    assert len(load_run(d).episodes) >= n + 4 and (d / "checkpoint.prev.npz").is_file()
+
+
+def test_resume_into_another_run_is_refused(search_dir, capsys, tmp_path):
+    other = tmp_path / "other"
+    assert run(capsys, "search", "--problem", "H2-2q", "--noise", "depolarizing", "--episodes", "2", "--out", other,
+               "--quiet")[0] == 0  # fmt: skip
+    rc, _, stderr = run(capsys, "search", "--resume", search_dir[0], "--episodes", "12", "--out", other, "--quiet")
+    assert rc == 2 and "holds another run (H2-2q, agent ddqn, noise depolarizing" in stderr
+
+
+def test_force_replaces_a_run_report_and_figures_included(search_dir, report, capsys, tmp_path):
+    import shutil
+
+    d = shutil.copytree(search_dir[0], tmp_path / "run")
+    assert (d / "report.md").is_file() and (d / "learning_curve.png").is_file()
+    (d / "notes.txt").write_text("mine")
+    rc, _, _ = run(capsys, "search", "--agent", "random", "--episodes", "2", "--out", d, "--force", "--quiet")
+    assert rc == 0
+    assert not list(d.glob("*.png")) and not (d / "report.md").exists()  # stale report and figures are gone
+    assert load_run(d).config.agent == "random" and (d / "notes.txt").read_text() == "mine"
+
+
+def test_a_directory_that_is_not_a_run_is_refused(capsys, tmp_path):
+    (tmp_path / "thesis.tex").write_text("x")
+    rc, _, stderr = run(capsys, "search", "--episodes", "2", "--out", tmp_path, "--quiet")
+    assert rc == 2 and "is not empty and holds no run" in stderr and stderr.count("\n") == 1
