@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import platform
+import re
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -25,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import write_text_atomic
+from . import run_dir
+from ._checks import MAX_SEED, write_text_atomic
 from .checkpoint import save_pytree
 from .sim.circuit import GATE_NAMES, GATES, Circuit
 from .sim.qasm import to_qasm
@@ -182,6 +184,7 @@ class Results:
     # -- persistence --------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write the run directory (see module docstring)."""
+        run_dir.refuse_symlinks(path)  # an existing directory: never write or delete through a planted link
         from .search_config import SearchConfig
 
         out = Path(path)
@@ -250,52 +253,70 @@ def learning_stats(episodes, window: int = 100) -> dict[str, list]:
     return out
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def _read_json(path: Path, what: str) -> Any:
+    run_dir.check_size(path, run_dir.MAX_JSON_BYTES)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ValueError(f"{path}: malformed {what} ({type(err).__name__}: {err})") from None
+
+
+def _read_jsonl(path: Path, schema: run_dir.Schema) -> list[dict[str, Any]]:
     if not path.exists():
         return []
+    run_dir.check_size(path, run_dir.MAX_LOG_BYTES)
     rows = []
-    for i, line in enumerate(path.read_text().splitlines(), 1):
-        if line.strip():
+    with open(path, "rb") as f:
+        for i, line in enumerate(iter(lambda: f.readline(run_dir.MAX_LINE_BYTES + 1), b""), 1):
+            if len(line) > run_dir.MAX_LINE_BYTES:
+                raise ValueError(f"{path}: line {i} is longer than {run_dir.MAX_LINE_BYTES} bytes")
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}: line {i} is not valid JSON ({err})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}: line {i} is not a JSON object")
-            rows.append(row)
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError(f"{path}: line {i} is not UTF-8 text") from None
+            if text.strip():
+                try:
+                    row = json.loads(text)
+                except (ValueError, RecursionError) as err:  # e.g. JSONDecodeError, an integer of 5000 digits
+                    raise ValueError(f"{path}: line {i} is not valid JSON ({err})") from None
+                if not isinstance(row, dict):
+                    raise ValueError(f"{path}: line {i} is not a JSON object")
+                rows.append(run_dir.check_record(row, schema, f"{path}: line {i}"))
     return rows
 
 
 def load_run(path: str | Path, with_checkpoint: bool = False) -> Results:
-    """Read a run directory written by :meth:`Results.save`."""
+    """Read a run directory written by :meth:`Results.save`, checking every record it reads
+    against the rules of :mod:`crlqas_kit.run_dir` (symbolic links refused, sizes and schemas)."""
     from .search_config import SearchConfig
 
     path = Path(path)
     cfg_file = path / "config.json"
     if not cfg_file.is_file():
         raise ValueError(f"{path} is not a run directory (no config.json)")
+    run_dir.refuse_symlinks(path)
+    meta = run_dir.check_record(_read_json(cfg_file, "run config"), run_dir.CONFIG, str(cfg_file))
     try:
-        meta = json.loads(cfg_file.read_text())
         config = SearchConfig.from_dict(meta["config"])
-        results = Results(
-            config=config,
-            seeds=[int(s) for s in meta["seeds"]],
-            problem=dict(meta["problem"]),
-            seconds=float(meta["seconds"]),
-            evaluations={int(k): int(v) for k, v in meta.get("evaluations", {}).items()},
-            stopped=bool(meta["stopped"]),
-            versions=dict(meta["versions"]),
-        )
-    except (ValueError, KeyError, TypeError) as err:  # JSONDecodeError is a ValueError
+    except (ValueError, TypeError) as err:
         raise ValueError(f"{cfg_file}: malformed run config ({type(err).__name__}: {err})") from None
-    results.episodes = _read_jsonl(path / "episodes.jsonl")
-    results.evals = _read_jsonl(path / "evals.jsonl")
+    results = Results(
+        config=config,
+        seeds=list(meta["seeds"]),
+        problem=dict(meta["problem"]),
+        seconds=float(meta["seconds"]),
+        evaluations={int(k): v for k, v in meta.get("evaluations", {}).items()},
+        stopped=meta["stopped"],
+        versions=dict(meta["versions"]),
+    )
+    results.episodes = _read_jsonl(path / "episodes.jsonl", run_dir.EPISODE)
+    results.evals = _read_jsonl(path / "evals.jsonl", run_dir.EVAL)
     for f in sorted((path / "best").glob("seed*_*.json")):
-        try:
-            seed = int(f.stem.split("_")[0][4:])
-            results.best.setdefault(seed, []).append(json.loads(f.read_text()))
-        except ValueError as err:
-            raise ValueError(f"{f}: malformed best-circuit file ({err})") from None
+        name = re.fullmatch(r"seed(\d{1,10})_\d{1,6}\.json", f.name)
+        if name is None or int(name[1]) >= MAX_SEED:
+            raise ValueError(f"{f}: malformed best-circuit file name (allowed: seed<S>_<i>.json, S a seed)")
+        entry = run_dir.check_best(_read_json(f, "best-circuit file"), str(f), results.problem.get("n_qubits"))
+        results.best.setdefault(int(name[1]), []).append(entry)
     if with_checkpoint and (path / "checkpoint.npz").exists():
         results.checkpoint = path / "checkpoint.npz"
     return results
