@@ -283,9 +283,12 @@ def _search_config(args):
 
 def _output_dir(path: str) -> Path:
     """Create the run directory up front, so a bad ``--out`` fails before any training."""
+    from .run_dir import refuse_symlinks
+
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise UsageError(f"output path {out} exists and is not a directory")
+    refuse_symlinks(out)  # the saves would refuse it: say so before training
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
