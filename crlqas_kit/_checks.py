@@ -17,10 +17,15 @@ def check_seed(seed: object, what: str = "seed") -> int:
     return int(seed)
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to a temporary name beside ``path`` and rename it over ``path``: a crash
-    leaves the old file or the new one, never half of one."""
+def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
+    """Write ``data`` (text is UTF-8 encoded) to a fresh temporary file beside ``path`` and rename
+    it over ``path``: a crash leaves the old file or the new one, never half of one. Never writes
+    through a link: one left at the temporary name is removed first, and the rename replaces a
+    link at ``path`` instead of following it."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
+    tmp.unlink(missing_ok=True)  # removes a link itself, not its target
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
     os.replace(tmp, path)

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .run_dir import refuse_symlinks
+
 #: The files a run directory may hold (``Results.save`` and ``crlqas report`` write them).
 RUN_FILES = ("config.json", "episodes.jsonl", "evals.jsonl", "checkpoint.npz", "checkpoint.prev.npz", "report.md")
 #: Configuration fields a resumed run may change (the rest must match the run it continues).
@@ -80,6 +82,7 @@ def check_out(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"output path {out} exists and is not a directory")
+    refuse_symlinks(out)  # the saves would refuse it (and --force never deletes through a link): say so first
     if force or not out.exists() or not any(out.iterdir()):
         return
     if not (out / "config.json").exists():

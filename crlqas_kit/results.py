@@ -19,6 +19,7 @@ import dataclasses
 import hashlib
 import json
 import platform
+import re
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -26,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import write_text_atomic
+from . import run_dir
+from ._checks import MAX_SEED, write_atomic
 from .checkpoint import save_pytree
 from .sim.circuit import GATE_NAMES, GATES, Circuit
 from .sim.qasm import to_qasm
@@ -191,16 +193,17 @@ class Results:
         (:func:`restore_from`).
         """
         out = Path(path)
+        run_dir.refuse_symlinks(out)  # an existing directory: never write or delete through a planted link
         (out / "best").mkdir(parents=True, exist_ok=True)
         logs = {name: _jsonl(rows) for name, rows in (("episodes", self.episodes), ("evals", self.evals))}
         for name, text in logs.items():
-            write_text_atomic(out / f"{name}.jsonl", text)
+            write_atomic(out / f"{name}.jsonl", text)
         kept = set()
         for seed, entries in self.best.items():
             for i, entry in enumerate(entries):
                 stem = out / "best" / f"seed{seed}_{i}"
-                write_text_atomic(stem.with_suffix(".json"), json.dumps(entry, indent=1) + "\n")
-                write_text_atomic(stem.with_suffix(".qasm"), to_qasm(record_to_circuit(entry["circuit"])))
+                write_atomic(stem.with_suffix(".json"), json.dumps(entry, indent=1) + "\n")
+                write_atomic(stem.with_suffix(".qasm"), to_qasm(record_to_circuit(entry["circuit"])))
                 kept |= {stem.name + ".json", stem.name + ".qasm"}
         for old in (out / "best").glob("seed*"):
             if old.name not in kept:
@@ -215,7 +218,7 @@ class Results:
                 "best": {str(k): v for k, v in self.best.items()},
             }
             save_pytree(out / CHECKPOINT, self.checkpoint, meta=ckpt_meta, previous=out / PREVIOUS_CHECKPOINT)
-        write_text_atomic(out / "config.json", json.dumps({**meta, "summary": self.summary()}, indent=1) + "\n")
+        write_atomic(out / "config.json", json.dumps({**meta, "summary": self.summary()}, indent=1) + "\n")
         return out
 
     def _meta(self) -> dict[str, Any]:
@@ -340,52 +343,70 @@ def learning_stats(episodes, window: int = 100) -> dict[str, list]:
     return out
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def _read_json(path: Path, what: str) -> Any:
+    run_dir.check_size(path, run_dir.MAX_JSON_BYTES)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ValueError(f"{path}: malformed {what} ({type(err).__name__}: {err})") from None
+
+
+def _read_jsonl(path: Path, schema: run_dir.Schema) -> list[dict[str, Any]]:
     if not path.exists():
         return []
+    run_dir.check_size(path, run_dir.MAX_LOG_BYTES)
     rows = []
-    for i, line in enumerate(path.read_text().splitlines(), 1):
-        if line.strip():
+    with open(path, "rb") as f:
+        for i, line in enumerate(iter(lambda: f.readline(run_dir.MAX_LINE_BYTES + 1), b""), 1):
+            if len(line) > run_dir.MAX_LINE_BYTES:
+                raise ValueError(f"{path}: line {i} is longer than {run_dir.MAX_LINE_BYTES} bytes")
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}: line {i} is not valid JSON ({err})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}: line {i} is not a JSON object")
-            rows.append(row)
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError(f"{path}: line {i} is not UTF-8 text") from None
+            if text.strip():
+                try:
+                    row = json.loads(text)
+                except (ValueError, RecursionError) as err:  # e.g. JSONDecodeError, an integer of 5000 digits
+                    raise ValueError(f"{path}: line {i} is not valid JSON ({err})") from None
+                if not isinstance(row, dict):
+                    raise ValueError(f"{path}: line {i} is not a JSON object")
+                rows.append(run_dir.check_record(row, schema, f"{path}: line {i}"))
     return rows
 
 
 def load_run(path: str | Path, with_checkpoint: bool = False) -> Results:
-    """Read a run directory written by :meth:`Results.save`."""
+    """Read a run directory written by :meth:`Results.save`, checking every record it reads
+    against the rules of :mod:`crlqas_kit.run_dir` (symbolic links refused, sizes and schemas)."""
     from .search_config import SearchConfig
 
     path = Path(path)
     cfg_file = path / "config.json"
     if not cfg_file.is_file():
         raise ValueError(f"{path} is not a run directory (no config.json)")
+    run_dir.refuse_symlinks(path)
+    meta = run_dir.check_record(_read_json(cfg_file, "run config"), run_dir.CONFIG, str(cfg_file))
     try:
-        meta = json.loads(cfg_file.read_text())
         config = SearchConfig.from_dict(meta["config"])
-        results = Results(
-            config=config,
-            seeds=[int(s) for s in meta["seeds"]],
-            problem=dict(meta["problem"]),
-            seconds=float(meta["seconds"]),
-            evaluations={int(k): int(v) for k, v in meta.get("evaluations", {}).items()},
-            stopped=bool(meta["stopped"]),
-            versions=dict(meta["versions"]),
-        )
-    except (ValueError, KeyError, TypeError) as err:  # JSONDecodeError is a ValueError
+    except (ValueError, TypeError) as err:
         raise ValueError(f"{cfg_file}: malformed run config ({type(err).__name__}: {err})") from None
-    results.episodes = _read_jsonl(path / "episodes.jsonl")
-    results.evals = _read_jsonl(path / "evals.jsonl")
+    results = Results(
+        config=config,
+        seeds=list(meta["seeds"]),
+        problem=dict(meta["problem"]),
+        seconds=float(meta["seconds"]),
+        evaluations={int(k): v for k, v in meta.get("evaluations", {}).items()},
+        stopped=meta["stopped"],
+        versions=dict(meta["versions"]),
+    )
+    results.episodes = _read_jsonl(path / "episodes.jsonl", run_dir.EPISODE)
+    results.evals = _read_jsonl(path / "evals.jsonl", run_dir.EVAL)
     for f in sorted((path / "best").glob("seed*_*.json")):
-        try:
-            seed = int(f.stem.split("_")[0][4:])
-            results.best.setdefault(seed, []).append(json.loads(f.read_text()))
-        except ValueError as err:
-            raise ValueError(f"{f}: malformed best-circuit file ({err})") from None
+        name = re.fullmatch(r"seed(\d{1,10})_\d{1,6}\.json", f.name)
+        if name is None or int(name[1]) >= MAX_SEED:
+            raise ValueError(f"{f}: malformed best-circuit file name (allowed: seed<S>_<i>.json, S a seed)")
+        entry = run_dir.check_best(_read_json(f, "best-circuit file"), str(f), results.problem.get("n_qubits"))
+        results.best.setdefault(int(name[1]), []).append(entry)
     if with_checkpoint and (path / "checkpoint.npz").exists():
         results.checkpoint = path / "checkpoint.npz"
     return results

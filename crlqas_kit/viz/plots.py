@@ -11,6 +11,8 @@ figure; artists carry gids (``"landscape"``, ``"trace:<label>"``, ...) for tests
 
 from __future__ import annotations
 
+import io
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -179,7 +181,7 @@ def comparison_table(runs: Mapping[str, Any], window: int | None = None) -> str:
         stats = learning_stats(eps, window or _default_window(eps))
         last = {k: (v[-1] if v else float("nan")) for k, v in stats.items()}
         best = best_entry(getattr(run, "best", {}) or {})
-        per_seed = _by_seed(eps, "evaluations") if eps and "evaluations" in eps[0] else {}
+        per_seed = _by_seed(eps, "evaluations") if eps and all("evaluations" in e for e in eps) else {}
         evals = int(sum(v[-1] for v in per_seed.values()))
         agent = eps[0].get("agent", "ddqn") if eps else "-"
         bc = "-" if best is None else f"{best['error']:.2e} / {best['gates']} / {best['cnots']}"
@@ -417,11 +419,21 @@ def write_report(run_dir: str | Path, compare: Sequence[str | Path] = (), labels
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    from .._checks import write_atomic
     from ..results import load_run, record_to_circuit
     from .draw import draw, draw_text
 
     run_dir = Path(run_dir)
+    # every run is checked before anything is written (load_run refuses links inside a run directory)
     res = load_run(run_dir)
+    others = [load_run(d) for d in compare]
+
+    def save_figure(fig, name: str) -> None:  # renamed into place: never written through a planted link
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
+        plt.close(fig)
+        write_atomic(run_dir / name, buf.getvalue())
+
     figures = {
         "learning_curve.png": learning_curve(res.episodes),
         "error.png": error_curve(res.episodes),
@@ -432,9 +444,7 @@ def write_report(run_dir: str | Path, compare: Sequence[str | Path] = (), labels
         circ = record_to_circuit(best["circuit"])
         figures["best_circuit.png"] = draw(circ, title=f"best circuit: error {best['error']:.2e} Ha")
     for name, fig in figures.items():  # laid out already (constrained layout / fitted circuit axes)
-        fig.savefig(run_dir / name, dpi=110)
-        plt.close(fig)
-    others = [load_run(d) for d in compare]
+        save_figure(fig, name)
     runs = {}
     if others:
         names = list(labels) if labels is not None else [r.config.agent for r in (res, *others)]
@@ -443,14 +453,13 @@ def write_report(run_dir: str | Path, compare: Sequence[str | Path] = (), labels
         if len(set(names)) < len(names):
             names = [Path(d).name for d in (run_dir, *compare)]
         runs = dict(zip(names, (res, *others), strict=True))
-        fig = comparison_curves(runs)
-        fig.savefig(run_dir / "comparison.png", dpi=110)
-        plt.close(fig)
+        save_figure(comparison_curves(runs), "comparison.png")
     cfg = res.config
     lines = [
         f"# CRLQAS report: {cfg.problem}, noise `{cfg.noise}`, preset `{cfg.preset}`",
         "",
-        f"E0 = {res.problem['e0']:.10f} Ha, {res.problem['n_qubits']} qubits, {res.problem['n_terms']} Pauli terms. "
+        f"E0 = {res.problem.get('e0', math.nan):.10f} Ha, {res.problem.get('n_qubits', '?')} qubits, "
+        f"{res.problem.get('n_terms', '?')} Pauli terms. "
         f"Seeds {res.seeds}, {len(res.episodes)} training episodes in {res.seconds:.1f} s"
         + (" (stopped early)" if res.stopped else "")
         + ".",
@@ -496,5 +505,5 @@ def write_report(run_dir: str | Path, compare: Sequence[str | Path] = (), labels
         ]
     lines += ["## Versions", "", ", ".join(f"{k} {v}" for k, v in res.versions.items()), ""]
     out = run_dir / "report.md"
-    out.write_text("\n".join(lines))
+    write_atomic(out, "\n".join(lines).encode())
     return out
