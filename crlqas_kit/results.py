@@ -186,7 +186,8 @@ class Results:
     def save(self, path: str | Path) -> Path:
         """Write the run directory (see module docstring).
 
-        Order: logs, best circuits, checkpoint, ``config.json``. Every file is written to a
+        Order: ``config.json`` (a directory with any file of a run is a run), logs, best circuits,
+        checkpoint. Every file is written to a
         temporary name and renamed, and the previous checkpoint is kept as
         ``checkpoint.prev.npz`` until the new one is complete; the checkpoint records how many log
         lines it belongs to and their SHA-256, so a kill between two files is caught on resume
@@ -195,6 +196,8 @@ class Results:
         out = Path(path)
         run_dir.refuse_symlinks(out)  # an existing directory: never write or delete through a planted link
         (out / "best").mkdir(parents=True, exist_ok=True)
+        meta = self._meta()
+        write_atomic(out / "config.json", json.dumps({**meta, "summary": self.summary()}, indent=1) + "\n")
         logs = {name: _jsonl(rows) for name, rows in (("episodes", self.episodes), ("evals", self.evals))}
         for name, text in logs.items():
             write_atomic(out / f"{name}.jsonl", text)
@@ -208,7 +211,6 @@ class Results:
         for old in (out / "best").glob("seed*"):
             if old.name not in kept:
                 old.unlink()
-        meta = self._meta()
         if self.checkpoint is not None:
             counts = {name: text.count("\n") for name, text in logs.items()}
             ckpt_meta = {
@@ -218,7 +220,6 @@ class Results:
                 "best": {str(k): v for k, v in self.best.items()},
             }
             save_pytree(out / CHECKPOINT, self.checkpoint, meta=ckpt_meta, previous=out / PREVIOUS_CHECKPOINT)
-        write_atomic(out / "config.json", json.dumps({**meta, "summary": self.summary()}, indent=1) + "\n")
         return out
 
     def _meta(self) -> dict[str, Any]:
@@ -295,7 +296,10 @@ def restore_from(path: str | Path, results: Results, meta: dict[str, Any] | None
             seeds=[int(s) for s in meta["seeds"]],
             episodes=results.episodes[: kept["episodes"]],
             evals=results.evals[: kept["evals"]],
-            best={int(k): list(v) for k, v in meta["best"].items()},
+            best={
+                int(k): [run_dir.check_best(e, "checkpoint metadata", results.problem.get("n_qubits")) for e in v]
+                for k, v in meta["best"].items()
+            },
             seconds=float(meta["seconds"]),
             evaluations={int(k): int(v) for k, v in meta["evaluations"].items()},
             stopped=bool(meta["stopped"]),

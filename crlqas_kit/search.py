@@ -292,7 +292,7 @@ def search(
     try:
         with Interrupts() as interrupts:
             stop = lambda: interrupts.signal is not None or (should_stop is not None and should_stop())  # noqa: E731
-            results = _run(config, key, seeds, [*callbacks, saver], stop, resume)
+            results = _run(config, key, seeds, [saver, *callbacks], stop, resume)  # saved before callbacks see a chunk
     except BaseException:
         if created and path.is_dir() and not any(path.iterdir()):
             path.rmdir()  # a failed start leaves no empty run directory behind

@@ -173,3 +173,105 @@ def test_bad_save_interval(tmp_path, capsys):
 
     assert cli.main(["search", "--save-every", "-1", "--out", str(tmp_path / "x")]) == 2
     assert "--save-every" in capsys.readouterr().err
+
+
+def _start(args, env):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "crlqas_kit.cli", "search", *map(str, args), "--save-every", "0", "--quiet"]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _kill_when(proc, ready, timeout=300.0):
+    """SIGKILL ``proc`` as soon as ``ready()`` holds (polled every ~0.2 ms); False if it ended first."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        if ready():
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.0002)
+    assert proc.poll() is not None, "the search neither reached the kill point nor ended"
+    return False
+
+
+class _After:
+    """A kill point: ``seconds`` after its first poll (the process start)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.t0 = seconds, None
+
+    def __call__(self) -> bool:
+        import time
+
+        self.t0 = self.t0 or time.monotonic()
+        return time.monotonic() - self.t0 > self.seconds
+
+
+class _Writing:
+    """A kill point: ``path`` (a temporary file of a save) written since the first poll; a file
+    left there by an earlier kill does not count."""
+
+    def __init__(self, path) -> None:
+        self.path, self.t0 = path, None
+
+    def __call__(self) -> bool:
+        import time
+
+        self.t0 = self.t0 or time.time_ns()
+        try:
+            return self.path.stat().st_mtime_ns >= self.t0
+        except FileNotFoundError:
+            return False
+
+
+def test_sigkill_at_any_point_keeps_a_checkpoint_and_resumes_exactly(tmp_path):
+    """SIGKILL a real `crlqas search` (saving after every chunk) at several points: while the
+    checkpoint is being written, while the logs are, between two saves, right after start of a
+    resumed process. After every kill the directory still resumes (the last good checkpoint
+    survives, repaired if a kill split a save); resuming in place to the end gives exactly the
+    episodes of an uninterrupted run with the same seed."""
+    import os
+    import random
+
+    from crlqas_kit import cli
+    from crlqas_kit.search import load_checkpoint
+
+    target = 60
+    out = tmp_path / "killed"
+    # one compilation cache for the processes (the first compiles, the others start in seconds)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "JAX_PLATFORMS": "cpu"}
+    fresh = ["--problem", "H2-2q", "--episodes", target, "--out", out]
+    resume = ["--resume", out, "--episodes", target, "--out", out]
+    saved = lambda: (out / "checkpoint.npz").exists()  # noqa: E731
+    points = [
+        ("checkpoint being written", _Writing(out / "checkpoint.npz.tmp")),
+        ("logs being written", _Writing(out / "episodes.jsonl.tmp")),
+        ("between saves", _After(random.Random(15).uniform(2.0, 6.0))),
+        ("checkpoint being written", _Writing(out / "checkpoint.npz.tmp")),
+        ("early in a resumed process", _After(0.5)),
+    ]
+    killed, counts = [], []
+    for i, (what, ready) in enumerate(points):
+        proc = _start(fresh if i == 0 else resume, env)
+        if i == 0:
+            _kill_when(proc, saved)  # nothing to keep before the first save: wait for it
+            proc = _start(resume, env)
+        if _kill_when(proc, ready):
+            killed.append(what)
+        state, results = load_checkpoint(out)  # the last good checkpoint is still there
+        counts.append(len(results.episodes))
+        if len(results.episodes) >= target:
+            break
+    assert killed, "no kill landed before the run ended"
+    assert counts == sorted(counts), counts  # no save was lost
+    assert cli.main(["search", *map(str, resume), "--quiet"]) == 0
+    straight = tmp_path / "straight"
+    assert cli.main(["search", "--problem", "H2-2q", "--episodes", str(target), "--quiet", "--out", str(straight)]) == 0
+    a, b = _episodes(out), _episodes(straight)
+    assert len(a) >= target and a[:target] == b[:target]
+    print(f"kills landed: {killed}; episodes at each kill: {counts}")

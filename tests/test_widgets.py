@@ -166,6 +166,28 @@ def test_search_panel_runs_in_a_thread_and_stops():
     assert panel.error is not None and "search failed" in panel.status.value and "no-such-noise" in panel.status.value
 
 
+def test_search_panel_saves_the_run_it_trains(tmp_path):
+    """"save to": the run directory is written as the panel trains and when Stop ends it; it
+    resumes like a command-line run; a second run into the same directory is refused in the panel."""
+    from crlqas_kit.search import load_checkpoint, search
+
+    out = tmp_path / "panel-run"
+    panel = SearchPanel("H2-2q", episodes=50, out=str(out), save_every=0)
+    saved = []
+    panel.listeners.append(lambda ev: ev["event"] == "chunk" and saved.append((out / "checkpoint.npz").exists()))
+    panel.listeners.append(lambda ev: ev["event"] == "chunk" and len(saved) == 2 and panel.stop())
+    panel.run(wait=True)
+    res = panel.results
+    assert res.stopped and saved == [True, True]  # save_every=0: saved at every chunk, before the listeners
+    assert panel.status.value.endswith(f"saved to {out}")
+    state, loaded = load_checkpoint(out)
+    assert len(loaded.episodes) == len(res.episodes)
+    more = search(loaded.config.replace(episodes=len(res.episodes) + 2), resume=(state, loaded), out=out)
+    assert len(more.episodes) >= len(res.episodes) + 2
+    panel.run(wait=True)
+    assert panel.error is not None and "already holds a run" in panel.status.value
+
+
 # -- replay slider -----------------------------------------------------------------------------
 
 

@@ -19,9 +19,23 @@ class SearchPanel(Panel):
     in flight (``should_stop``). When the run ends (or live, if episode events carry a
     ``"circuit"``) the best circuit is drawn; the
     :class:`Results` are in ``panel.results``. ``overrides`` are :class:`SearchConfig` fields
-    (e.g. ``chunk_steps=4``); ``listeners`` receive every search event."""
+    (e.g. ``chunk_steps=4``); ``listeners`` receive every search event.
 
-    def __init__(self, problem="H2-2q", noise="none", preset="fast", episodes: int = 50, seeds=(0,), **overrides):
+    ``out`` (the "save to" box): a run directory written while training, every ``save_every``
+    seconds and when the run ends or is stopped (``search(..., out=...)``), so a kernel restart
+    loses at most that interval; resume it with ``load_checkpoint``. Empty: nothing is saved."""
+
+    def __init__(
+        self,
+        problem="H2-2q",
+        noise="none",
+        preset="fast",
+        episodes: int = 50,
+        seeds=(0,),
+        out: str | None = None,
+        save_every: float = 60.0,
+        **overrides,
+    ):
         from ...problems import list_problems
         from ...sim.noise_spec import known_models
 
@@ -29,6 +43,8 @@ class SearchPanel(Panel):
         self.noise = W.Combobox(value=noise, options=list(known_models()), description="noise", ensure_option=False)
         self.preset = W.Dropdown(options=["fast", "paper"], value=preset, description="preset")
         self.episodes = W.BoundedIntText(episodes, min=1, max=100_000, description="episodes")
+        self.out = W.Text(value=out or "", description="save to", placeholder="run directory (optional)")
+        self.save_every = save_every
         self.run_button = W.Button(description="run", button_style="success", icon="play")
         self.stop_button = W.Button(description="stop", button_style="danger", icon="stop", disabled=True)
         self.run_button.on_click(lambda _b: self.run())
@@ -39,7 +55,7 @@ class SearchPanel(Panel):
         self.thread: threading.Thread | None = None
         self.results, self.error, self.records, self.min_interval = None, None, [], 1.0
         self._stop, self._last_draw, self._live_best = threading.Event(), 0.0, None
-        controls = W.HBox([W.VBox([self.problem, self.noise]), W.VBox([self.preset, self.episodes])])
+        controls = W.HBox([W.VBox([self.problem, self.noise]), W.VBox([self.preset, self.episodes, self.out])])
         buttons = W.HBox([self.run_button, self.stop_button, self.progress])
         self.widget = W.VBox([controls, buttons, self.status, self.curve, self.best])
 
@@ -91,7 +107,14 @@ class SearchPanel(Panel):
         from ...search import search
 
         try:
-            self.results = search(cfg, seeds=self.seeds, callbacks=[self._on_event], should_stop=self._stop.is_set)
+            self.results = search(
+                cfg,
+                seeds=self.seeds,
+                callbacks=[self._on_event],
+                should_stop=self._stop.is_set,
+                out=self.out.value.strip() or None,
+                save_every=self.save_every,
+            )
         except Exception as err:  # shown in the panel: a worker thread has nobody to raise to
             self.error = err
         finally:
@@ -127,6 +150,8 @@ class SearchPanel(Panel):
         self.status.value = (
             f"{'stopped' if res.stopped else 'finished'}: {len(res.episodes)} episodes in {res.seconds:.1f} s"
         )
+        if self.out.value.strip():
+            self.status.value += f"; saved to {self.out.value.strip()}"
         if self.records:
             self.curve.value = png(self.figure())
         entry = best_entry(res.best)
