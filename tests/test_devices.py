@@ -396,7 +396,7 @@ def test_non_integer_physical_qubits(qubits):
         ("ibm-mumbai[4,4]", 2, "noise spec 'ibm-mumbai[4,4]': physical qubit 4 is repeated"),
         ("ibm-mumbai[-1,0]", 2, "cannot parse noise spec 'ibm-mumbai[-1,0]': the qubit list [..] takes non-negative"),
         ("ibm-mumbai[0,1", 2, "cannot parse noise spec"),
-        ("mumbai-median[0,1]", 2, "takes no parameters such as a qubit list [..]"),
+        ("mumbai-median[0,1]", 2, "takes no qubit list [..]"),
         ("mumbai-median:p1=0.1", 2, "takes no parameters"),
         ("depolarizing[0,1]", 2, "only allowed after a device name"),
     ],

@@ -212,7 +212,7 @@ def parse_noise(spec: str | NoiseModel | None, n_qubits: int | None = None) -> N
                 if "qubits" not in inspect.signature(devices[name]).parameters:
                     calibrated = ", ".join(d for d in devices if d.startswith("ibm-"))
                     raise ValueError(
-                        f"device noise model {name!r} takes no parameters such as a qubit list [..] "
+                        f"device noise model {name!r} takes no qubit list [..] "
                         f"(physical qubits are chosen on the calibrated models: {calibrated})"
                     )
                 qubits = _parse_qubits(spec, qubit_text)
