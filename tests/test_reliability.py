@@ -81,6 +81,37 @@ def test_huge_qasm_is_refused_before_parsing():
         from_qasm(big)
 
 
+def test_fifty_megabyte_qasm_files_load_or_are_refused_in_seconds(tmp_path):
+    """A 50 MB file of gates is refused by its statement count before parsing; 65,536 gates with
+    ~250-character angle expressions by the expression budget (it was ~2 min of parsing); a file
+    of MAX_GATES gates with long plain-number angles loads. Measured 0.3, 2.6 and 2.9 s."""
+    import time
+
+    from crlqas_kit.sim.qasm import MAX_EXPRESSION_CHARS, load_qasm
+
+    head = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\n'
+    cases = {
+        "gates.qasm": (head + "ry(0.123456789) q[0];\n" * (50 * 2**20 // 22), f"at most {MAX_GATES} gates"),
+        "expressions.qasm": (
+            head + f"ry({'+'.join(['pi/7'] * 50)}) q[1];\n" * MAX_GATES,
+            f"angle expressions exceed {MAX_EXPRESSION_CHARS} characters in all",
+        ),
+        "numbers.qasm": (head + f"rx(0.{'3' * 780}) q[0];\n" * (MAX_GATES - 1), None),
+    }
+    for name, (text, match) in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        assert path.stat().st_size > (45 * 2**20 if name != "expressions.qasm" else 15 * 2**20)
+        start = time.perf_counter()
+        if match is None:
+            assert load_qasm(path).num_gates == MAX_GATES - 1
+        else:
+            with pytest.raises(ValueError, match=match):
+                load_qasm(path)
+        assert time.perf_counter() - start < 30, name  # seconds, not minutes, on a loaded 2-core machine
+        path.unlink()
+
+
 def test_many_gates_parse():
     n = 20_000
     text = "OPENQASM 2.0;\nqreg q[3];\n" + "ry(0.5) q[0];\ncx q[0],q[1];\n" * (n // 2)
