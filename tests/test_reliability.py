@@ -3,7 +3,9 @@ sizes are refused before anything is allocated, long circuits compile a bounded 
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -205,6 +207,66 @@ def test_bad_save_interval(tmp_path, capsys):
 
     assert cli.main(["search", "--save-every", "-1", "--out", str(tmp_path / "x")]) == 2
     assert "--save-every" in capsys.readouterr().err
+
+
+ANSATZ = str(Path(ck.__file__).resolve().parent / "data" / "circuits" / "H2-2q-ansatz.qasm")
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["search", "--shots", "1e20"], "shots must be at most 1e+15"),  # 1e20 is read as a whole number
+        (["search", "--seed", "1e23"], "a seed must be an integer in [0, 2^32), got 1" + "0" * 23),
+        (["search", "--seeds", "1e23"], "a seed must be an integer in [0, 2^32)"),
+        (["search", "--seeds", "0", "0"], "seeds must be distinct, got [0, 0]"),
+        (["search", "--seeds", "1.5"], "argument --seeds: expected a whole number such as 1000 or 1e6, got '1.5'"),
+        (["search", "--shots", "abc"], "argument --shots: expected a whole number"),
+        (["search", "--shots", "1e1000000000"], "far beyond any count or seed"),  # no billion-digit int
+        (["search", "--episodes", "nan"], "argument --episodes: expected a whole number"),
+        (["search", "--bogus"], "unrecognized arguments: --bogus"),
+        (["vqe", "--problem", "H2-2q", "--qasm", ANSATZ, "--seed", "1e23"], "key must be an integer seed in [0, 2^32)"),
+        (["vqe", "--problem", "H2-2q", "--qasm", ANSATZ, "--budget", "0"], "budget must be a positive integer"),
+        (
+            ["evaluate", "--problem", "H2-2q", "--qasm", "{tmp}/q20.qasm"],
+            "declares 20 qubits; the simulator handles at most 12",
+        ),
+        (["demo", "--episodes", "0"], "episodes must be a positive integer"),
+        (["nosuch"], "invalid choice: 'nosuch'"),
+    ],
+)
+def test_cli_mistakes_give_one_error_line(argv, fragment, tmp_path, capsys):
+    """Each prints exactly one `crlqas: error:` line and exits 2 (argparse's own errors too, which
+    exit through SystemExit); nothing is left in the output directory's place."""
+    from cli_helpers import assert_one_line_error
+
+    from crlqas_kit import cli
+
+    (tmp_path / "q20.qasm").write_text("OPENQASM 2.0;\nqreg q[20];\n" + "".join(f"h q[{i}];\n" for i in range(20)))
+    out = tmp_path / "run"
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    if argv[0] in ("search", "demo"):
+        argv += ["--out", str(out)]
+    try:
+        rc = cli.main(argv)
+    except SystemExit as exc:  # argparse's errors leave through parser.exit
+        rc = exc.code
+    captured = capsys.readouterr()
+    line = assert_one_line_error(rc, captured.out, captured.err)
+    assert fragment in line, line
+    assert not out.exists()
+
+
+def test_cli_whole_numbers_in_scientific_notation(capsys):
+    """`--budget 2e1 --seed 1e3` are the integers 20 and 1000 (the run is the one of `--budget 20 --seed 1000`)."""
+    from crlqas_kit import cli
+
+    args = ["vqe", "--problem", "H2-2q", "--qasm", ANSATZ, "--method", "spsa", "--json"]
+    assert cli.main([*args, "--budget", "2e1", "--seed", "1e3"]) == 0
+    a = json.loads(capsys.readouterr().out)
+    assert cli.main([*args, "--budget", "20", "--seed", "1000"]) == 0
+    b = json.loads(capsys.readouterr().out)
+    assert (a["budget"], a["seed"]) == (20, 1000)
+    assert a["params"] == b["params"] and a["energy"] == b["energy"]
 
 
 # ----------------------------------------------------------------------------- load
