@@ -31,6 +31,8 @@ def test_circuit_qubit_count_must_be_an_integer(bad):
 def test_gate_wires_must_be_integers(bad):
     with pytest.raises(TypeError, match="integer"):
         Circuit(2).add("x", bad)
+    with pytest.raises(TypeError, match="must be an integer"):
+        Circuit(2).x(bad)  # the builder method, as the audit wrote it
 
 
 def test_bucket_capacity_by_hand():
