@@ -40,6 +40,34 @@ class UsageError(Exception):
     """A user mistake, reported in one line with exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the kit's error format: one ``crlqas: error:`` line, exit code 2 (the usage
+    block argparse would print is replaced by a pointer to ``--help``). Subcommands inherit it."""
+
+    def error(self, message: str):
+        self.exit(2, f"crlqas: error: {message} (see {self.prog} --help)\n")
+
+
+def _integer(text: str) -> int:
+    """argparse type of counts and seeds: an integer, also in scientific notation when it is a
+    whole number (``--shots 1e6``); the range is checked where the value is used."""
+    import decimal
+
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = decimal.Decimal(text.strip())
+    except decimal.InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value != value.to_integral_value():
+        raise argparse.ArgumentTypeError(f"expected a whole number such as 1000 or 1e6, got {text!r}")
+    if value.adjusted() >= 100:  # int() of 1e1000000000 would build a billion-digit integer
+        raise argparse.ArgumentTypeError(f"{text!r} is far beyond any count or seed the kit accepts")
+    return int(value)
+
+
 def _load_target(args) -> tuple:
     from .problems import load_problem
     from .sim.paulis import PauliSum
@@ -393,7 +421,7 @@ def _is_demo(out: Path) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="crlqas", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="crlqas", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     ev = sub.add_parser("evaluate", help="exact noisy energy of a QASM circuit")
@@ -412,10 +440,10 @@ def build_parser() -> argparse.ArgumentParser:
     vq.add_argument("--problem", required=True, help="a shipped problem name (see `crlqas problems`)")
     vq.add_argument("--qasm", required=True, help="OpenQASM 2.0 file; its angles are the starting point")
     vq.add_argument("--noise", default="none", help="noise spec, e.g. depolarizing, mumbai-median (default none)")
-    vq.add_argument("--shots", type=int, default=None, help="shots per Pauli term (SPSA methods; default exact)")
+    vq.add_argument("--shots", type=_integer, default=None, help="shots per Pauli term (SPSA methods; default exact)")
     vq.add_argument("--method", default="adam-spsa", help="adam-spsa (default), spsa, adam or cobyla")
-    vq.add_argument("--budget", type=int, default=500, help="objective evaluations (adam: steps; default 500)")
-    vq.add_argument("--seed", type=int, default=0, help="PRNG seed: SPSA directions and shot noise (default 0)")
+    vq.add_argument("--budget", type=_integer, default=500, help="objective evaluations (adam: steps; default 500)")
+    vq.add_argument("--seed", type=_integer, default=0, help="PRNG seed: SPSA directions and shot noise (default 0)")
     vq.add_argument("--variant", default=None, help="Adam-SPSA variant: kit (default) or published")
     vq.add_argument("--json", action="store_true", help="print one JSON object")
     vq.set_defaults(func=cmd_vqe)
@@ -424,8 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--problem", default=None, help=f"a shipped problem name (default {DEFAULT_PROBLEM})")
     se.add_argument("--noise", default=None, help="noise spec (default: the preset's, none)")
     se.add_argument("--preset", default=None, choices=["fast", "paper"], help="configuration preset (default fast)")
-    se.add_argument("--episodes", type=int, default=None, help="training episodes per seed")
-    se.add_argument("--shots", type=int, default=None, help="shots per Pauli term (default exact)")
+    se.add_argument("--episodes", type=_integer, default=None, help="training episodes per seed")
+    se.add_argument("--shots", type=_integer, default=None, help="shots per Pauli term (default exact)")
     se.add_argument(
         "--agent",
         default=None,
@@ -452,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     se.add_argument(
         "--seeds",
-        type=int,
+        type=_integer,
         nargs="+",
         default=None,
         help="one or more distinct seeds (default 0), trained together in one vmap (on a CPU, one process per "
@@ -474,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     se.add_argument(
         "--max-evaluations",
-        type=int,
+        type=_integer,
         metavar="N",
         help="stop once every seed has spent N objective evaluations (checked between chunks; the way to "
         "give the DDQN, the random agent and random search the same evaluation budget)",
@@ -509,7 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     de = sub.add_parser("demo", help="the main job: CRLQAS and the random agent on H2-3q, with a report comparing them")
     de.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
-    de.add_argument("--episodes", type=int, default=300, help="training episodes per agent (default 300)")
+    de.add_argument("--episodes", type=_integer, default=300, help="training episodes per agent (default 300)")
     de.set_defaults(func=cmd_demo)
     return parser
 

@@ -129,7 +129,12 @@ BAD_CASES = {
     "malformed noise": (["--problem", "H2-2q", "--qasm", ANSATZ, "--noise", "depolarizing:p1=abc"], "key=number"),
     "noise out of range": (["--problem", "H2-2q", "--qasm", ANSATZ, "--noise", "depolarizing:p1=2"], "[0, 1]"),
     "noise wrong qubit count": (["--problem", "H2-2q", "--qasm", ANSATZ, "--noise", "ibm-mumbai[0,1,2]"], "3 physical"),
-    "noise duplicate qubit": (["--problem", "H2-2q", "--qasm", ANSATZ, "--noise", "ibm-mumbai[5,5]"], "distinct"),
+    "noise duplicate qubit": (["--problem", "H2-2q", "--qasm", ANSATZ, "--noise", "ibm-mumbai[5,5]"], "5 is repeated"),
+    "noise repeated parameter": (
+        ["--problem", "H2-2q", "--qasm", ANSATZ, "--noise", "depolarizing:p1=0.1,p1=0.2"],
+        "parameter 'p1' is given twice",
+    ),
+    "noise non-integer qubit": (["--problem", "H2-2q", "--qasm", ANSATZ, "--noise", "ibm-mumbai[0,1.5]"], "'1.5'"),
     "device too small": (["--problem", "LiH-6q", "--qasm", "{tmp}/six.qasm", "--noise", "ibm-ourense"], "0..4"),
     "both problem and hamiltonian": (
         ["--problem", "H2-2q", "--hamiltonian", "{tmp}/good.json", "--qasm", ANSATZ],

@@ -412,7 +412,16 @@ def test_parse_noise_grammar():
         ("mumbai-median:p=1", 2, "takes no parameters"),
         ("ibm-mumbai[3,5]", 3, "names 2 physical qubits for 3 qubits"),
         ("ibm-mumbai[3,5,99]", 3, r"distinct physical qubits of ibm-mumbai \(0..26\)"),
-        ("ibm-mumbai[3,3,5]", 3, "distinct physical qubits"),
+        ("ibm-mumbai[3,3,5]", 3, r"noise spec 'ibm-mumbai\[3,3,5\]': physical qubit 3 is repeated"),
+        ("depolarizing:p1=0.1,p1=0.2", None, r"noise spec 'depolarizing:p1=0.1,p1=0.2': parameter 'p1' is given twice"),
+        ("depolarizing-cnot:p1=0.1, p2=0.1 ,p1 = 0.1", None, "parameter 'p1' is given twice"),
+        ("readout:p10=0.1+readout:p01=0.1", None, "both noise models define a readout error"),  # twice, but per part
+        ("depolarizing:=0.1", None, "expected key=number, got '=0.1'"),
+        ("ibm-mumbai[3,x,5]", 3, r"takes non-negative integers separated by commas, got 'x'"),
+        ("ibm-mumbai[3,1.0,5]", 3, r"takes non-negative integers separated by commas, got '1.0'"),
+        ("ibm-mumbai[3 4,5]", 2, r"takes non-negative integers separated by commas, got '3 4'"),
+        ("ibm-mumbai[3,,5]", 2, r"takes non-negative integers separated by commas, got ''"),
+        ("ibm-mumbai[3,4,5]:qubits=3", 3, r"no parameters, got \[.qubits.\] \(choose physical qubits as ibm-mumbai\["),
     ],
 )
 def test_parse_noise_errors(spec, n, match):

@@ -76,6 +76,10 @@ def test_export_format_and_params_override():
         ("-2", -2.0),
         ("0", 0.0),
         ("pi*pi", math.pi * math.pi),
+        ("-0.7853981633974483 * pi / 3", -0.7853981633974483 * math.pi / 3),  # the product fast path
+        (".5/pi*2e-1", 0.5 / math.pi * 2e-1),
+        ("--1", 1.0),  # not a product: Python's parser
+        ("9" * 300 + "*1e-300", float("9" * 300) * 1e-300),
     ],
 )
 def test_angle_expressions(expr, value):
@@ -121,6 +125,12 @@ measure q -> c;
         ("rx(2**3) q[0];", "unsupported angle expression"),
         ("rx(1/0) q[0];", "division by zero"),
         ("rx(1e400) q[0];", "not finite"),
+        ("rx(" + "9" * 400 + ") q[0];", "not finite"),  # an int beyond float64 (was an OverflowError)
+        ("rx(1e200*1e200+1) q[0];", "not finite"),
+        ("rx(2*pi/0) q[0];", "division by zero"),
+        ("rx(" + "-" * 2000 + "1) q[0];", "angle expression of 2001 characters; at most 256"),  # was a RecursionError
+        ("rx(" + "(" * 300 + "1" + ")" * 300 + ") q[0];", "angle expression of 601 characters"),
+        ("rx(" + "+".join(["1"] * 100_000) + ") q[0];", "at most 256"),  # was a RecursionError in ast.parse
         ("rx(0.1 q[0];", "cannot parse"),
         ("qreg r[2];", "only one quantum register"),
         ("cx q[0] q[1];", "bad qubit argument"),
@@ -148,6 +158,18 @@ def test_bad_statements(body, match):
 def test_bad_programs(text, match):
     with pytest.raises(ValueError, match=match):
         from_qasm(text)
+
+
+def test_angle_expression_budget(monkeypatch):
+    """General angle expressions cost ~2 us a character: a program holds MAX_EXPRESSION_CHARS of them
+    (plain numbers and products do not count)."""
+    from crlqas_kit.sim import qasm
+
+    monkeypatch.setattr(qasm, "MAX_EXPRESSION_CHARS", 30)
+    ok = HEADER + "qreg q[1];\n" + "rx(pi/2+0.1) q[0];\n" * 2 + "rx(-3*pi/4) q[0];\n" * 50
+    assert from_qasm(ok).num_gates == 52
+    with pytest.raises(ValueError, match=r"QASM line 57: the program's angle expressions exceed 30 characters in all"):
+        from_qasm(ok + "rx(pi/2+0.1) q[0];\n" * 2)
 
 
 def test_capacity_and_types():

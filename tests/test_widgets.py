@@ -167,7 +167,7 @@ def test_search_panel_runs_in_a_thread_and_stops():
 
 
 def test_search_panel_saves_the_run_it_trains(tmp_path):
-    """"save to": the run directory is written as the panel trains and when Stop ends it; it
+    """ "save to": the run directory is written as the panel trains and when Stop ends it; it
     resumes like a command-line run; a second run into the same directory is refused in the panel."""
     from crlqas_kit.search import load_checkpoint, search
 

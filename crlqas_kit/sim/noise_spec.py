@@ -134,20 +134,42 @@ def preset(name: str, **params: float) -> NoiseModel:
     return noise_preset(name, **params)
 
 
-_PART = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?:\[([0-9,\s]*)\])?\s*(?::(.*))?$")
+_PART = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?:\[([^\[\]]*)\])?\s*(?::(.*))?$")
 
 
 def _parse_params(spec: str, arg_text: str) -> dict[str, float]:
+    """``"p1=1e-3, p2=0.01"`` -> ``{"p1": 0.001, "p2": 0.01}``; a malformed or repeated key is a ValueError."""
     params: dict[str, float] = {}
     for item in filter(None, (a.strip() for a in arg_text.split(","))):
-        key, eq, value = item.partition("=")
+        key, eq, value = (t.strip() for t in item.partition("="))
         try:
-            params[key.strip()] = float(value)
+            number = float(value)
         except ValueError:
-            raise ValueError(f"noise spec {spec!r}: expected key=number, got {item!r}") from None
-        if not eq:
+            number = None
+        if not eq or not key or number is None:
             raise ValueError(f"noise spec {spec!r}: expected key=number, got {item!r}")
+        if key in params:
+            raise ValueError(f"noise spec {spec!r}: parameter {key!r} is given twice (each key at most once per model)")
+        params[key] = number
     return params
+
+
+def _parse_qubits(spec: str, qubit_text: str) -> list[int]:
+    """``"3, 5,8"`` -> ``[3, 5, 8]``: non-negative integers separated by commas, none repeated."""
+    items = [t.strip() for t in qubit_text.split(",")]
+    if items == [""]:
+        return []
+    qubits: list[int] = []
+    for item in items:
+        if not re.fullmatch(r"[0-9]+", item):  # refuses "", "-1", "3.0", "3 4", "a"
+            raise ValueError(
+                f"cannot parse noise spec {spec!r}: the qubit list [..] takes non-negative integers "
+                f"separated by commas, got {item!r}"
+            )
+        if int(item) in qubits:
+            raise ValueError(f"noise spec {spec!r}: physical qubit {int(item)} is repeated (each qubit at most once)")
+        qubits.append(int(item))
+    return qubits
 
 
 def parse_noise(spec: str | NoiseModel | None, n_qubits: int | None = None) -> NoiseModel:
@@ -173,7 +195,8 @@ def parse_noise(spec: str | NoiseModel | None, n_qubits: int | None = None) -> N
         m = _PART.match(part)
         if not m:
             raise ValueError(
-                f"cannot parse noise spec part {part.strip()!r} in {spec!r} (expected name[:key=value,...])"
+                f"cannot parse noise spec part {part.strip()!r} in {spec!r} "
+                "(expected name[:key=value,...] or device[q0,q1,...])"
             )
         name, qubit_text, arg_text = m.group(1), m.group(2), m.group(3) or ""
         params: dict = _parse_params(spec, arg_text)
@@ -182,15 +205,21 @@ def parse_noise(spec: str | NoiseModel | None, n_qubits: int | None = None) -> N
         if name in devices:
             if n_qubits is None:
                 raise ValueError(f"device noise model {name!r} needs the number of qubits")
+            if params:  # physical qubits go in brackets, never as qubits=...
+                hint = f" (choose physical qubits as {name}[0,1,...])" if "qubits" in params else ""
+                raise ValueError(f"device noise model {name!r} takes no parameters, got {sorted(params)}{hint}")
             if qubit_text is not None:
-                qubits = [int(q) for q in qubit_text.split(",") if q.strip()]
+                if "qubits" not in inspect.signature(devices[name]).parameters:
+                    calibrated = ", ".join(d for d in devices if d.startswith("ibm-"))
+                    raise ValueError(
+                        f"device noise model {name!r} takes no qubit list [..] "
+                        f"(physical qubits are chosen on the calibrated models: {calibrated})"
+                    )
+                qubits = _parse_qubits(spec, qubit_text)
                 if len(qubits) != n_qubits:
                     raise ValueError(f"noise spec {spec!r} names {len(qubits)} physical qubits for {n_qubits} qubits")
                 params["qubits"] = qubits
-            try:
-                part_model = devices[name](n_qubits, **params)
-            except TypeError:
-                raise ValueError(f"device noise model {name!r} takes no parameters {sorted(params)}") from None
+            part_model = devices[name](n_qubits, **params)
         elif name in PRESETS:
             part_model = noise_preset(name, **params)
         else:

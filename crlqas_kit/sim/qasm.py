@@ -6,7 +6,10 @@ after a ``measure`` is an error rather than silently changing the circuit's mean
 gates ``rx ry rz x y z h s sx cx cz``. Angles may use ``pi``, numbers, ``+ - * /`` and
 parentheses. Anything else raises ``ValueError`` naming the statement and line. Parsing is
 linear in the file's length; more than :data:`~crlqas_kit.sim.circuit.MAX_GATES` gates is
-refused before parsing.
+refused before parsing. Plain numbers and products such as ``-3*pi/4`` are read directly; other
+angle expressions go through Python's parser (~2 us per character), so each is limited to
+:data:`MAX_ANGLE_CHARS` characters and a file to :data:`MAX_EXPRESSION_CHARS` characters of
+them: any file loads in a few seconds or is refused with the limit it exceeds.
 """
 
 from __future__ import annotations
@@ -42,10 +45,48 @@ def _padded(circuit: Circuit, params):
     return out
 
 
+#: Longest general angle expression (characters); plain numbers and products such as
+#: ``-3*pi/4`` may be of any length.
+MAX_ANGLE_CHARS = 256
+#: Most characters of general angle expressions in one QASM program (about 2 s of parsing).
+MAX_EXPRESSION_CHARS = 2**20
+
+_NUMBER = r"(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|pi)"
+_PRODUCT = re.compile(rf"^([+-]?)\s*({_NUMBER})((?:\s*[*/]\s*{_NUMBER})*)$")
+_FACTOR = re.compile(rf"([*/])\s*({_NUMBER})")
+
+
+def _product(text: str) -> float | None:
+    """``[+-] a [*/ b ...]`` with numbers or ``pi``, left to right (Python's order and rounding);
+    None for any other expression."""
+    m = _PRODUCT.match(text)
+    if not m:
+        return None
+    value = math.pi if m.group(2) == "pi" else float(m.group(2))
+    for op, token in _FACTOR.findall(m.group(3)):
+        factor = math.pi if token == "pi" else float(token)
+        value = value * factor if op == "*" else value / factor
+    return -value if m.group(1) == "-" else value
+
+
 def _eval_angle(text: str, where: str) -> float:
+    text = text.strip()
     try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
+        value = _product(text)
+    except ZeroDivisionError:
+        raise ValueError(f"{where}: division by zero in angle {text!r}") from None
+    if value is not None:
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: angle {text[:40]!r}{'...' if len(text) > 40 else ''} is not finite")
+        return value
+    if len(text) > MAX_ANGLE_CHARS:
+        raise ValueError(
+            f"{where}: angle expression of {len(text)} characters; at most {MAX_ANGLE_CHARS} "
+            "(plain numbers and products such as -3*pi/4 may be longer)"
+        )
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, MemoryError, RecursionError):  # the parser reports deep nesting as MemoryError
         raise ValueError(f"{where}: cannot parse angle expression {text!r}") from None
 
     def ev(node: ast.AST) -> float:
@@ -65,6 +106,8 @@ def _eval_angle(text: str, where: str) -> float:
         value = ev(tree)
     except ZeroDivisionError:
         raise ValueError(f"{where}: division by zero in angle {text!r}") from None
+    except (OverflowError, RecursionError):  # an integer beyond float64, nesting deeper than the stack
+        raise ValueError(f"{where}: angle {text!r} is not a finite float64 expression") from None
     if not math.isfinite(value):
         raise ValueError(f"{where}: angle {text!r} is not finite")
     return value
@@ -90,6 +133,7 @@ def from_qasm(text: str, capacity: int | None = None) -> Circuit:
     if not statements or not re.match(r"^OPENQASM\s+2(\.0)?$", statements[0][0]):
         raise ValueError("not an OpenQASM 2.0 program: the first statement must be 'OPENQASM 2.0;'")
     n_qubits, reg, ops, lines, measured = None, None, [], [], None
+    expression_chars = 0  # characters of general angle expressions so far (MAX_EXPRESSION_CHARS)
     for stmt, line in statements[1:]:
         where = f"QASM line {line}"
         if stmt.startswith("include"):
@@ -131,6 +175,13 @@ def from_qasm(text: str, capacity: int | None = None) -> Circuit:
         parametric = GATES[name][2]
         if parametric != (angle_text is not None):
             raise ValueError(f"{where}: gate {name!r} {'needs one angle' if parametric else 'takes no angle'}")
+        if parametric and not _PRODUCT.match(angle_text.strip()):
+            expression_chars += len(angle_text.strip())
+            if expression_chars > MAX_EXPRESSION_CHARS:
+                raise ValueError(
+                    f"{where}: the program's angle expressions exceed {MAX_EXPRESSION_CHARS} characters in all; "
+                    "write the angles as plain numbers or products such as -3*pi/4"
+                )
         op = (name, tuple(wires), _eval_angle(angle_text, where) if parametric else None)
         try:
             _encode(*op, n_qubits=n_qubits)
