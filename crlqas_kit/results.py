@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import run_dir
-from ._checks import MAX_SEED, write_atomic
+from ._checks import MAX_SEED, check_int, write_atomic
 from .checkpoint import save_pytree
 from .sim.circuit import GATE_NAMES, GATES, Circuit
 from .sim.qasm import to_qasm
@@ -323,8 +323,7 @@ def learning_stats(episodes, window: int = 100) -> dict[str, list]:
     epsilon, the median threshold xi, and the mean cumulative objective evaluations at the window's
     end. Only complete windows are reported (a seed's trailing partial window is dropped).
     """
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ValueError(f"window must be a positive integer number of episodes, got {window!r}")
+    check_int(window, "window", unit="episodes")
     by_seed: dict[int, list[dict]] = {}
     for e in getattr(episodes, "episodes", episodes):
         by_seed.setdefault(e.get("seed", 0), []).append(e)

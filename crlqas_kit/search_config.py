@@ -19,6 +19,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from ._checks import check_int
 from .optim.presets import preset_config, published_config
 from .optim.spsa import SPSAConfig
 from .problems import CHEMICAL_ACCURACY, Problem, load_problem
@@ -61,9 +62,7 @@ class SearchConfig:
 
     def __post_init__(self) -> None:
         for name in ("episodes", "n_envs", "eval_every", "eval_episodes", "chunk_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "eval_episodes" else 1):
-                raise ValueError(f"search {name} must be a positive integer, got {value!r}")
+            check_int(getattr(self, name), f"search {name}", minimum=0 if name == "eval_episodes" else 1)
         if self.preset not in PRESET_NAMES:
             raise ValueError(f"unknown preset {self.preset!r}; choose one of {PRESET_NAMES}")
         if self.agent not in AGENTS:

@@ -248,6 +248,26 @@ class _After:
         return time.monotonic() - self.t0 > self.seconds
 
 
+class _AfterSave:
+    """A kill point: ``delay`` seconds after ``path`` (the checkpoint) was next replaced."""
+
+    def __init__(self, path, delay: float) -> None:
+        self.path, self.delay, self.t0, self.saved = path, delay, None, None
+
+    def __call__(self) -> bool:
+        import time
+
+        self.t0 = self.t0 or time.time_ns()
+        if self.saved is None:
+            try:
+                if self.path.stat().st_mtime_ns > self.t0:
+                    self.saved = time.monotonic()
+            except FileNotFoundError:
+                pass
+            return False
+        return time.monotonic() - self.saved > self.delay
+
+
 class _Writing:
     """A kill point: ``path`` (a temporary file of a save) written since the first poll; a file
     left there by an earlier kill does not count."""
@@ -287,7 +307,7 @@ def test_sigkill_at_any_point_keeps_a_checkpoint_and_resumes_exactly(tmp_path):
     points = [
         ("checkpoint being written", _Writing(out / "checkpoint.npz.tmp")),
         ("logs being written", _Writing(out / "episodes.jsonl.tmp")),
-        ("between saves", _After(random.Random(15).uniform(2.0, 6.0))),
+        ("between saves", _AfterSave(out / "checkpoint.npz", random.Random(15).uniform(0.05, 0.3))),
         ("checkpoint being written", _Writing(out / "checkpoint.npz.tmp")),
         ("early in a resumed process", _After(0.5)),
     ]

@@ -51,6 +51,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from .._checks import check_int, check_number, check_probability
+
 METHODS = ("adam-spsa", "spsa")
 VARIANTS = ("kit", "published")
 
@@ -109,21 +111,14 @@ class SPSAConfig:
             value = getattr(self, name)
             if name == "a" and value is None:
                 continue
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise ValueError(f"SPSA gain {name} must be a positive finite number, got {value!r}")
+            check_number(value, f"SPSA gain {name}")
         for name in ("alpha", "gamma", "lam"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"SPSA exponent {name} must be >= 0 and finite, got {value!r}")
-        if self.A is not None and not (math.isfinite(self.A) and self.A >= 0):
-            raise ValueError(f"SPSA stability constant A must be >= 0, got {self.A!r}")
+            check_number(getattr(self, name), f"SPSA exponent {name}", strict=False)
+        if self.A is not None:
+            check_number(self.A, "SPSA stability constant A", strict=False)
         for name in ("beta1", "beta2"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and 0 <= value < 1):
-                raise ValueError(f"Adam coefficient {name} must be in [0, 1), got {value!r}")
-
-        if isinstance(self.calibration, bool) or not isinstance(self.calibration, int) or self.calibration < 1:
-            raise ValueError(f"calibration must be a positive number of gradient samples, got {self.calibration!r}")
+            check_probability(getattr(self, name), f"Adam coefficient {name}", upper_open=True)
+        check_int(self.calibration, "calibration", unit="gradient samples")
         if self.budget < self.calibration_evaluations + smallest:
             raise ValueError(f"budget {self.budget} leaves no iterations after {self.calibration} calibration samples")
 

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .._checks import check_seed
+from .._checks import check_int, check_seed
 from .._x64 import x64
 from ..problems import Problem
 from ..sim.circuit import Circuit, check_params
@@ -222,14 +222,12 @@ def optimize(
         reevaluate: None, ``"exact"`` or a shot count for the final re-evaluation of the best
             candidates (SPSA methods with ``shots``; its calls are not in ``evaluations``).
     """
-    if isinstance(stages, bool) or not isinstance(stages, int) or stages < 1:
-        raise ValueError(f"stages must be a positive integer, got {stages!r}")
+    check_int(stages, "stages")
     if method not in VQE_METHODS:
         raise ValueError(f"unknown VQE method {method!r}; choose one of {VQE_METHODS}")
     if stages > 1 and (shots is None or method not in spsa.METHODS):
         raise ValueError("multi-stage optimisation needs an SPSA method and a shot count (shots=N)")
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-        raise ValueError(f"budget must be a positive integer number of evaluations, got {budget!r}")
+    check_int(budget, "budget", unit="objective evaluations")
     if variance not in VARIANCES:
         raise ValueError(f"variance must be one of {VARIANCES}, got {variance!r}")
     shots = check_shots(shots)

@@ -28,6 +28,8 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
+from .._checks import check_int, check_number
+
 #: The published initial thresholds xi0 (spec section 6), measured from the "fake" minimum
 #: ``constant - sum |w_i|``: used when ``e_min="pauli-bound"``.
 PUBLISHED_THRESHOLD0 = {"H2-2q": 0.97, "H2-3q": 1.63, "H2-4q": 1.016, "LiH-4q": 2.45, "LiH-6q": 2.90, "H2O-8q": 5.0}
@@ -56,12 +58,8 @@ class CurriculumConfig:
         if not self.delta > 0:
             raise ValueError(f"curriculum delta must be > 0, got {self.delta}")
         for name in ("greedy_period", "n_successes", "n_shrinks"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"curriculum {name} must be a positive integer, got {value!r}")
-        value = self.min_threshold
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
-            raise ValueError(f"curriculum min_threshold must be a finite number >= 0 (Ha), got {value!r}")
+            check_int(getattr(self, name), f"curriculum {name}")
+        check_number(self.min_threshold, "curriculum min_threshold", strict=False, unit="Ha")
 
     @property
     def floor(self) -> float:

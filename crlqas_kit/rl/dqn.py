@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._checks import check_int
 from .replay import Transition
 
 
@@ -47,9 +48,7 @@ class DQNConfig:
             raise ValueError(f"hidden must be a non-empty tuple of positive layer widths, got {self.hidden!r}")
         object.__setattr__(self, "hidden", tuple(self.hidden))
         for name in ("batch_size", "buffer_size", "target_every", "n_step"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"DQN {name} must be a positive integer, got {value!r}")
+            check_int(getattr(self, name), f"DQN {name}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
         if self.gamma is not None and not 0 < self.gamma <= 1:

@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import check_number
 from .._x64 import x64
 from ..optim.presets import preset_config
 from ..optim.spsa import SPSAConfig
@@ -166,13 +167,7 @@ def make_params(
         threshold0 = PUBLISHED_THRESHOLD0[problem.name]
     elif threshold0 is None:  # first stage: beat Hartree-Fock (spec section 6 leaves the choice to us)
         threshold0 = abs(problem.e_hf - reference)
-    message = f"curriculum threshold must be a positive number, got {threshold0!r}"
-    try:
-        threshold0 = float(threshold0)
-    except (TypeError, ValueError):
-        raise ValueError(message) from None
-    if not (np.isfinite(threshold0) and threshold0 > 0):
-        raise ValueError(message)
+    threshold0 = check_number(threshold0, "curriculum threshold", unit="Ha")
     allowed = np.ones(qas_actions.n_actions(n), bool)
     if coupling_map is not None:
         pairs = {(int(a), int(b)) for a, b in coupling_map}
@@ -221,8 +216,7 @@ def reference_minimum(problem: Problem, e_min: str | float) -> float:
 
 
 def _validate(p: EnvParams) -> None:
-    if not (np.isfinite(p.reward_floor) and p.reward_floor > 0):
-        raise ValueError(f"reward_floor must be a positive number (Ha), got {p.reward_floor!r}")
+    check_number(p.reward_floor, "reward_floor", unit="Ha")
     if not (0 < p.halt_p < 1 and p.halt_r > 0):
         raise ValueError(f"halting needs r > 0 and 0 < p < 1, got r={p.halt_r}, p={p.halt_p}")
     if not 1 <= p.halt_min <= p.max_steps:

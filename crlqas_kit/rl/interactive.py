@@ -13,7 +13,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from .._checks import check_seed
+from .._checks import check_number, check_seed
 from .._x64 import enable_x64
 from ..problems import Problem, load_problem
 from ..sim.circuit import GATE_NAMES, Circuit
@@ -51,10 +51,7 @@ class InteractiveEnv:
         """
         seed = check_seed(seed)
         threshold = self.problem.chemical_accuracy if threshold is None else threshold
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float | np.floating | np.integer):
-            raise ValueError(f"threshold must be a positive number (Ha), got {threshold!r}")
-        if not (np.isfinite(threshold) and threshold > 0):
-            raise ValueError(f"threshold must be a positive finite number (Ha), got {threshold!r}")
+        threshold = check_number(threshold, "threshold", unit="Ha")
         with enable_x64():
             self._key, k = jax.random.split(jax.random.key(seed))
             obs, self._state = E.reset_jit(k, self.params, threshold)

@@ -25,6 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import check_int
+
 #: gate name -> (id, number of wires, parametric?)
 GATES: dict[str, tuple[int, int, bool]] = {
     "id": (0, 1, False),
@@ -122,8 +124,7 @@ class Circuit:
             raise TypeError(f"n_qubits must be a positive integer, got {kind}: {self.n_qubits!r}")
         if self.n_qubits < 1:
             raise ValueError(f"n_qubits must be a positive integer, got {self.n_qubits!r}")
-        if isinstance(self.capacity, bool) or not isinstance(self.capacity, numbers.Integral) or self.capacity < 1:
-            raise ValueError(f"capacity must be a positive integer, got {self.capacity!r}")
+        check_int(self.capacity, "capacity")
         cap = int(self.capacity)
         defaults = {
             "gates": np.zeros(cap, np.int32),
@@ -326,10 +327,8 @@ def hardware_efficient(n_qubits: int, layers: int = 2, capacity: int | None = No
     ``layers (n - 1)`` CNOTs (2 layers on 4 qubits: 12 + 6 = 18). All angles start at 0.
     It uses only the agent's gate set, so it is the baseline the searched circuits are compared with.
     """
-    if isinstance(n_qubits, bool) or not isinstance(n_qubits, int) or n_qubits < 2:
-        raise ValueError(f"n_qubits must be an integer >= 2, got {n_qubits!r}")
-    if isinstance(layers, bool) or not isinstance(layers, int) or layers < 0:
-        raise ValueError(f"layers must be a non-negative integer, got {layers!r}")
+    check_int(n_qubits, "n_qubits", minimum=2)
+    check_int(layers, "layers", minimum=0)
     rotations = [("ry", (q,)) for q in range(n_qubits)]
     ladder = [("cx", (q, q + 1)) for q in range(n_qubits - 1)]
     return Circuit.from_ops(n_qubits, (rotations + ladder) * layers + rotations, capacity)

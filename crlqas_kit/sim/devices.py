@@ -32,6 +32,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from .._checks import check_int
 from .noise import NoiseModel, depolarizing_1q, depolarizing_2q, thermal_relaxation
 
 _DATA = Path(__file__).resolve().parent.parent / "data" / "devices"
@@ -114,8 +115,7 @@ def uniform_device_model(device: str, stat: str, n_qubits: int) -> NoiseModel:
     """Every qubit and pair gets the profile's ``stat`` values (``median``, ``max``, ``10xmax``)."""
     if stat not in _STATS:
         raise ValueError(f"unknown statistic {stat!r}; use one of {_STATS}")
-    if not isinstance(n_qubits, int) or n_qubits < 1:
-        raise ValueError(f"n_qubits must be a positive integer, got {n_qubits!r}")
+    check_int(n_qubits, "n_qubits")
     profile = load_device(device)
     v = _uniform_values(profile, stat)
     meta = {"device": device, "stat": stat, "values": v, "source": profile["source"]}

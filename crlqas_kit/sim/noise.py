@@ -20,17 +20,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._checks import check_probability
 from .ptm import GATE_PTMS
 
 
 def _check_probability(name: str, p: float) -> float:
-    try:
-        value = float(p)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number in [0, 1], got {p!r}") from None
-    if not (0.0 <= value <= 1.0):  # also rejects NaN
-        raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
-    return value
+    return check_probability(p, name)
 
 
 def _check_positive(name: str, t: float, allow_zero: bool = False) -> float:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_int
+
 PAULI_LETTERS = "IXYZ"
 
 #: The four single-qubit Pauli matrices, in index order I, X, Y, Z.
@@ -118,8 +120,7 @@ class PauliSum:
     coeffs: np.ndarray
 
     def __post_init__(self) -> None:
-        if isinstance(self.n_qubits, bool) or not isinstance(self.n_qubits, numbers.Integral) or self.n_qubits < 1:
-            raise ValueError(f"n_qubits must be a positive integer, got {self.n_qubits!r}")
+        check_int(self.n_qubits, "n_qubits")
         coeffs = np.asarray(self.coeffs)
         if coeffs.shape != (len(self.paulis),):
             raise ValueError(f"{len(self.paulis)} Pauli strings but coefficient array of shape {coeffs.shape}")
@@ -142,10 +143,8 @@ class PauliSum:
             if not isinstance(term, list | tuple) or len(term) != 2:
                 raise ValueError(f"each term must be a (pauli_string, coefficient) pair, got {term!r}")
             items.append((term[0], term[1]))
-        if n_qubits is not None and (
-            isinstance(n_qubits, bool) or not isinstance(n_qubits, numbers.Integral) or n_qubits < 1
-        ):
-            raise ValueError(f"n_qubits must be a positive integer, got {n_qubits!r}")
+        if n_qubits is not None:
+            check_int(n_qubits, "n_qubits")
         if n_qubits is None:
             if not items:
                 raise ValueError("an empty term list needs n_qubits")

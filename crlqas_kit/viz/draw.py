@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_int
 from ..sim.circuit import Circuit
 
 #: Fill colour by gate family.
@@ -173,8 +174,7 @@ def draw_text(circuit: Circuit, angles: bool = True, angle_style: str = "decimal
 
 def _geometry(n_layers: int, n_qubits: int, fold: int) -> tuple[int, int, float]:
     """``(n_rows, layers per row, row height)``."""
-    if isinstance(fold, bool) or not isinstance(fold, int | np.integer) or fold < 1:
-        raise ValueError(f"fold must be a positive number of layers per row, got {fold!r}")
+    check_int(fold, "fold", unit="layers per row")
     n_rows = max(1, -(-n_layers // fold))
     return n_rows, min(max(n_layers, 1), fold), n_qubits + ROW_GAP
 
