@@ -43,6 +43,51 @@ CHROMIUM_ARGS = [
 SERVER_START_TIMEOUT = 90  # s
 RUN_ALL_TIMEOUT = 240  # s, the notebook itself runs in ~15 s (FAST) plus kernel start and compiles
 NOTEBOOK = "notebooks/00_index.ipynb"
+STOP_NOTEBOOK = "notebooks/stop_search.ipynb"  # written into the temporary copy only
+STOP_WITHIN = 3.0  # s from the click to "stopped" in the page: a chunk (< 0.2 s) plus browser round trips
+
+
+def _write_stop_notebook(path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from crlqas_kit.viz.widgets import SearchPanel\n"
+            'panel = SearchPanel("H2-2q", episodes=100_000)\n'
+            "panel.show()"
+        )
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def _stop_button_stops_the_search(page, server) -> None:
+    """The search panel's run button starts a search in the background (the kernel stays idle);
+    its stop button ends it within a few seconds of the click."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    page.goto(f"{server.url}/lab/tree/{STOP_NOTEBOOK}?reset", wait_until="domcontentloaded")
+    page.wait_for_function(JS_NOTEBOOK_READY, timeout=120_000, polling=500)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    run = page.locator(".jp-Notebook .widget-button", has_text="run").first
+    run.wait_for(state="visible", timeout=60_000)
+    run.click()
+    try:  # the first chunk (compile included) is done and the progress line shows episodes
+        page.get_by_text("best error").first.wait_for(timeout=180_000)
+    except PlaywrightError:
+        pytest.fail(f"the search panel never reported progress.\n{_page_text(page)}")
+    assert page.evaluate(JS_STATE)["kernel"] == "idle", "the running search blocks the kernel"
+    stop = page.locator(".jp-Notebook .widget-button", has_text="stop").first
+    t0 = time.monotonic()
+    stop.click()
+    try:
+        page.get_by_text("stopped:").first.wait_for(timeout=30_000)
+    except PlaywrightError:
+        pytest.fail(f"stop did not stop the search.\n{_page_text(page)}")
+    took = time.monotonic() - t0
+    assert took < STOP_WITHIN, f"stop took {took:.1f} s"
+    print(f"stop honoured in {took:.2f} s")
 
 
 def _free_port() -> int:
@@ -175,6 +220,7 @@ def test_index_notebook_runs_in_chromium(tmp_path):
 
     workdir = tmp_path / "lab"
     shutil.copytree(ROOT / "notebooks", workdir / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    _write_stop_notebook(workdir / STOP_NOTEBOOK)
     ARTIFACTS.mkdir(exist_ok=True)
     if not (ARTIFACTS / ".gitignore").exists():
         (ARTIFACTS / ".gitignore").write_text("# test outputs (screenshots, timings): never committed\n*\n")
@@ -257,6 +303,8 @@ def test_index_notebook_runs_in_chromium(tmp_path):
                     page.get_by_text("episode over (success)").first.wait_for(timeout=60_000)
                 except PlaywrightError:
                     pytest.fail(f"clicking CX(0,1) did not update the circuit builder.\n{_page_text(page)}")
+
+                _stop_button_stops_the_search(page, server)
             finally:
                 browser.close()
     finally:

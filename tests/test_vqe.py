@@ -465,3 +465,28 @@ def test_multistage_runs_each_stage_with_more_shots_and_counts_all_evaluations()
         optimize(problem, circuit, method="adam-spsa", budget=600, stages=3)
     with pytest.raises(ValueError, match="stages"):
         optimize(problem, circuit, method="adam-spsa", budget=600, shots=100, stages=0)
+
+
+def test_traced_gains_give_the_static_configs_result():
+    """optimize() passes the SPSA gains as traced values (one compile for every setting): the
+    result equals the loop compiled with the gains as constants (the path before)."""
+    import jax
+    import jax.numpy as jnp
+
+    from crlqas_kit.optim import vqe as vqe_module
+    from crlqas_kit.optim.spsa import SPSAConfig
+    from crlqas_kit.sim.simulator import Evaluator
+
+    problem = load_problem("H2-2q")
+    circuit = Circuit(2).ry(0, 0.4).ry(1, -0.3).cx(0, 1).ry(1, 0.2)
+    for cfg in (
+        SPSAConfig(method="spsa", budget=61, a=0.3, c=0.15, alpha=0.7, gamma=0.12),
+        SPSAConfig(method="spsa", budget=61, c=0.15, alpha=0.7, gamma=0.12),  # a calibrated
+        SPSAConfig(method="adam-spsa", budget=61, c=0.2, alpha=0.8, gamma=0.2),
+    ):
+        res = optimize(problem, circuit, None, method=cfg.method, budget=cfg.budget, key=5, config=cfg)
+        with ck.enable_x64():  # as optimize() runs
+            ev = Evaluator.create(problem.hamiltonian, None)
+            x0 = jnp.zeros(circuit.capacity).at[: circuit.n_params].set(jnp.asarray(circuit.params))
+            static = vqe_module._run_spsa(ev, circuit, x0, jax.random.key(5), cfg, None, "exact")
+        np.testing.assert_allclose(res.params, np.asarray(static.x)[: circuit.n_params], rtol=0, atol=1e-12)

@@ -188,6 +188,80 @@ def test_search_panel_saves_the_run_it_trains(tmp_path):
     assert panel.error is not None and "already holds a run" in panel.status.value
 
 
+def test_search_panel_refuses_a_second_start_and_stops_within_a_second():
+    import time
+
+    panel = SearchPanel("H2-2q", episodes=100_000)
+    chunks = []
+    panel.listeners.append(lambda ev: ev["event"] == "chunk" and chunks.append(time.monotonic()))
+    assert panel.run() is True and panel.running
+    deadline = time.monotonic() + 240
+    while len(chunks) < 3 and time.monotonic() < deadline:  # compiled and training
+        time.sleep(0.05)
+    assert len(chunks) >= 3 and panel.running
+    assert panel.run() is False and "already running" in panel.status.value  # refused, said in the panel
+    assert panel.thread.is_alive()
+    t0 = time.monotonic()
+    panel.stop()
+    assert panel.wait(timeout=10)
+    assert time.monotonic() - t0 < 1.0, "Stop took more than a second"
+    assert not panel.running and panel.results.stopped and panel.status.value.startswith("stopped")
+
+
+def test_kernel_interrupt_while_waiting_stops_the_search():
+    """Ctrl-C / the notebook's interrupt while a cell waits on the panel (``run(wait=True)``):
+    the KeyboardInterrupt reaches the cell and the background search stops too."""
+    import os
+    import signal
+    import threading
+    import time
+
+    panel = SearchPanel("H2-2q", episodes=100_000)
+    started = threading.Event()
+    panel.listeners.append(lambda ev: ev["event"] == "chunk" and started.set())
+
+    def interrupt():  # what a kernel interrupt does: SIGINT to the kernel process
+        started.wait(240)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        panel.run(wait=True)
+    t0 = time.monotonic()
+    assert panel.wait(timeout=10) and time.monotonic() - t0 < 1.0
+    assert panel.error is None, panel.error
+    assert panel.results.stopped and len(panel.results.episodes) < 100_000
+
+
+def test_spsa_playground_reuses_its_compiled_loop_and_shows_busy():
+    from crlqas_kit.optim import vqe
+
+    play = SPSAPlayground("H2-2q", Circuit(2).ry(0, 0.5).ry(1, -0.5).cx(0, 1), budget=41)
+    seen = []
+    play.label.observe(lambda change: seen.append((change["new"], play.run_button.disabled)), "value")
+    first = play.run()
+    cache = vqe._run_spsa._cache_size()
+    play.a.value, play.c.value, play.alpha.value, play.gamma.value, play.seed.value = 0.05, 0.2, 0.7, 0.15, 3
+    second = play.run()
+    assert vqe._run_spsa._cache_size() == cache  # new gains and seed: no compile
+    assert first.exact_energy != second.exact_energy
+    assert ("<i>optimising…</i>", True) in seen and not play.run_button.disabled  # busy while it ran
+
+
+def test_circuit_builder_is_busy_while_a_step_runs():
+    builder = CircuitBuilder("H2-2q")
+    real_step, states = builder.env.step, []
+
+    def step(action):  # the real step, observed: every button is disabled while it runs
+        states.append({b.disabled for b in (*builder.buttons.values(), builder.reset_button)})
+        return real_step(action)
+
+    builder.env.step = step
+    assert builder.apply("ry(0)") is not None
+    assert states == [{True}] and not builder.reset_button.disabled
+    assert not builder.buttons[builder.legal()[0]].disabled
+
+
 # -- replay slider -----------------------------------------------------------------------------
 
 

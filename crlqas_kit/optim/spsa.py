@@ -281,14 +281,20 @@ def adam_spsa(
     return optax.GradientTransformation(init, update)
 
 
-def transformation(config: SPSAConfig, a=None) -> optax.GradientTransformation:
-    """The optax transformation of ``config.method`` (``a`` overrides ``config.a``, e.g. calibrated)."""
+def transformation(config: SPSAConfig, a=None, alpha=None) -> optax.GradientTransformation:
+    """The optax transformation of ``config.method`` (``a`` / ``alpha`` override ``config.a`` /
+    ``config.alpha``, e.g. a calibrated gain or traced values)."""
     A, a = config.stability, config.a if a is None else a
+    alpha = config.alpha if alpha is None else alpha
     if a is None:
         raise ValueError("config.a is None (calibrate): pass the calibrated gain as `a`")
     if config.method == "spsa":
-        return scale_by_spsa_gain(a, A, config.alpha)
-    return adam_spsa(a, A, config.alpha, config.beta1, config.beta2, config.lam, config.eps, config.variant)
+        return scale_by_spsa_gain(a, A, alpha)
+    return adam_spsa(a, A, alpha, config.beta1, config.beta2, config.lam, config.eps, config.variant)
+
+
+#: The gains :func:`run` accepts as traced values (``gains=``), so one compile serves every setting.
+TRACED_GAINS = ("a", "c", "alpha", "gamma")
 
 
 # -------------------------------------------------------------------------------------------
@@ -342,6 +348,7 @@ def run(
     refine: Callable[[jnp.ndarray, jax.Array], jnp.ndarray] | None = None,
     candidates: int = 4,
     trace: Callable[[jnp.ndarray, jnp.ndarray], object] | None = None,
+    gains: dict[str, jnp.ndarray] | None = None,
 ) -> SPSAResult:
     """Pure, jittable SPSA loop (call inside ``jit``; the caller validates inputs).
 
@@ -362,8 +369,13 @@ def run(
         trace: optional ``(best_x, x) -> pytree`` called after every iteration with the best
             measured point so far and the new iterate (e.g. their exact energies, for benchmarks);
             its outputs are stacked in ``SPSAResult.trace``.
+        gains: optional traced values of some of :data:`TRACED_GAINS` used instead of the config's
+            (e.g. ``{"c": c, "gamma": g}`` as arrays): one compilation then serves every value.
     """
     x0 = jnp.asarray(x0)
+    gains = dict(gains or {})
+    if set(gains) - set(TRACED_GAINS):
+        raise ValueError(f"gains may hold {TRACED_GAINS}, got {sorted(gains)}")
     if not config.stages:
         two_args = batched_fun
         batched_fun = lambda points, key, stage: two_args(points, key)  # noqa: E731
@@ -372,16 +384,17 @@ def run(
     key, k_x0 = jax.random.split(key)
     f0 = batched_fun(x0[None], k_x0, jnp.asarray(0, jnp.int32))[0]
     best = _Best.of(x0, f0, m)
-    a = config.a
+    a, alpha = gains.get("a", config.a), gains.get("alpha", config.alpha)
+    c, gamma = gains.get("c", config.c), gains.get("gamma", config.gamma)
     if a is None and config.method == "adam-spsa":
-        a = config.target_step * (config.stability + 1.0) ** config.alpha  # normalised step: no data needed
+        a = config.target_step * (config.stability + 1.0) ** alpha  # normalised step: no data needed
     elif a is None:
         key, k_cal = jax.random.split(key)
-        a, cal_points, cal_values = _calibrate(batched_fun, x0, k_cal, config, mask)
+        a, cal_points, cal_values = _calibrate(batched_fun, x0, k_cal, config, mask, c, gamma, alpha)
         best = best.add(cal_points, cal_values)  # the calibration points count as measured
-    opt = transformation(config, a) if optimizer is None else optimizer
+    opt = transformation(config, a, alpha) if optimizer is None else optimizer
     state = opt.init(x0)
-    c_schedule = perturbation_schedule(config.c, config.gamma)
+    c_schedule = perturbation_schedule(c, gamma)
     stage_of = jnp.asarray(np.repeat(np.arange(len(config.stage_iterations)), config.stage_iterations), jnp.int32)
 
     def body(carry, xs):
@@ -434,9 +447,12 @@ def calibrate_gain(batched_fun, x0, key, config: SPSAConfig, mask=None) -> jnp.n
     return _calibrate(batched_fun, x0, key, config, mask)[0]
 
 
-def _calibrate(batched_fun, x0, key, config: SPSAConfig, mask=None):
-    """``(a, points, values)``: the gain and the ``2 * calibration`` points measured at ``x0``."""
-    c0 = perturbation_gain(config.c, config.gamma, 0)
+def _calibrate(batched_fun, x0, key, config: SPSAConfig, mask=None, c=None, gamma=None, alpha=None):
+    """``(a, points, values)``: the gain and the ``2 * calibration`` points measured at ``x0``
+    (``c``, ``gamma``, ``alpha``: traced values replacing the config's)."""
+    c, gamma = config.c if c is None else c, config.gamma if gamma is None else gamma
+    alpha = config.alpha if alpha is None else alpha
+    c0 = perturbation_gain(c, gamma, 0)
 
     def sample(k):
         k_dir, k_fun = jax.random.split(k)
@@ -447,7 +463,7 @@ def _calibrate(batched_fun, x0, key, config: SPSAConfig, mask=None):
         return jnp.sum(jnp.abs(g)) / n_active, points, values
 
     magnitude, points, values = jax.lax.map(sample, jax.random.split(key, config.calibration))
-    scale = (config.stability + 1.0) ** config.alpha
+    scale = (config.stability + 1.0) ** alpha
     a = config.target_step * scale / jnp.maximum(jnp.mean(magnitude), 1e-12)
     return a, points.reshape(-1, x0.size), values.reshape(-1)
 

@@ -101,12 +101,26 @@ def refine_objective(ev: Evaluator, circuit: Circuit, reevaluate, variance: str 
     return lambda points, key: batched(points, key)
 
 
+#: Stand-ins for the traced gains in the static config of :func:`_run_spsa` (any valid values):
+#: configurations that differ only in their gains then share one compiled loop.
+_GAIN_STAND_INS = {"c": 0.1, "gamma": 0.1, "alpha": 0.6}
+
+
+def _spsa_call(config: spsa.SPSAConfig) -> tuple[spsa.SPSAConfig, dict[str, jax.Array]]:
+    """``(static config, traced gains)`` for :func:`_run_spsa`: the gains leave the compile key."""
+    gains = {k: jnp.asarray(float(getattr(config, k))) for k in _GAIN_STAND_INS}
+    changes = dict(_GAIN_STAND_INS)
+    if config.a is not None:
+        gains["a"], changes["a"] = jnp.asarray(float(config.a)), 1.0
+    return config.replace(**changes), gains
+
+
 @partial(jax.jit, static_argnames=("config", "shots", "variance", "reevaluate"))
-def _run_spsa(ev, circuit, x0, key, config, shots, variance, reevaluate=None):
+def _run_spsa(ev, circuit, x0, key, config, shots, variance, reevaluate=None, gains=None):
     ev = dataclasses.replace(ev, loop="while")
     f = energy_objective(ev, circuit, shots, variance, len(config.stage_budgets))
     refine = refine_objective(ev, circuit, reevaluate, variance)
-    return spsa.run(batched_objective(f, ev), x0, key, config, param_mask(circuit), refine=refine)
+    return spsa.run(batched_objective(f, ev), x0, key, config, param_mask(circuit), refine=refine, gains=gains)
 
 
 @partial(jax.jit, static_argnames=("steps", "lr"))
@@ -264,7 +278,8 @@ def optimize(
             )
         if cfg.stages and shots is None:
             raise ValueError("a multi-stage configuration needs a shot count (shots=N)")
-        res = _run_spsa(ev, circuit, jnp.asarray(start), key, cfg, shots, variance, reevaluate)
+        static, gains = _spsa_call(cfg)  # gains traced: new gain values reuse the compiled loop
+        res = _run_spsa(ev, circuit, jnp.asarray(start), key, static, shots, variance, reevaluate, gains)
         best_x, best_f, history, evals = res.x, res.fun, res.history, int(res.evaluations)
     elif method == "adam":
         best_x, best_f, history = _run_adam(ev, circuit, jnp.asarray(start), budget, float(lr))

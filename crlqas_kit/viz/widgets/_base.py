@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+from collections.abc import Iterator
 
 import ipywidgets as W
 from matplotlib.figure import Figure
@@ -40,6 +42,21 @@ def displayable(out):
         except KeyError:
             formatter.for_type(Figure, png)
     return out
+
+
+@contextlib.contextmanager
+def busy(button: W.Button, label: W.HTML, message: str) -> Iterator[None]:
+    """Show a panel as busy while its work blocks the kernel: ``button`` disabled (with an hourglass
+    icon) and ``message`` in ``label``; both restored afterwards, also on errors."""
+    icon, disabled, before = button.icon, button.disabled, label.value
+    button.disabled, button.icon, label.value = True, "hourglass-half", f"<i>{message}</i>"
+    try:
+        yield
+    except BaseException:
+        label.value = before
+        raise
+    finally:
+        button.disabled, button.icon = disabled, icon
 
 
 def as_problem(problem):

@@ -17,8 +17,9 @@ class CircuitBuilder(Panel):
     click steps the environment: the gate is appended, all angles are re-optimised and the label
     shows the energy, the true error ``|E - E0|`` and whether the episode ended; illegal actions
     (an immediate repeat, a CNOT outside the coupling map, anything after the episode ended) are
-    disabled. ``apply("ry(0)")`` / ``apply(3)`` and ``reset()`` do the same from code;
-    ``env_options`` go to :func:`crlqas_kit.rl.env.make_params` (e.g. ``spsa=SPSAConfig(...)``).
+    disabled, and every button while a step runs. ``apply("ry(0)")`` / ``apply(3)`` and
+    ``reset()`` do the same from code; ``env_options`` go to
+    :func:`crlqas_kit.rl.env.make_params` (e.g. ``spsa=SPSAConfig(...)``).
     """
 
     def __init__(self, problem, noise=None, *, seed: int = 0, angle_style: str = "decimal", **env_options: Any):
@@ -61,14 +62,19 @@ class CircuitBuilder(Panel):
     def apply(self, action: int | str) -> dict | None:
         """Step with ``action`` (index or ``"cx(0,1)"``); returns the step info, or None (and a
         message in the label) when the action is refused."""
+        # busy while the angles are re-optimised (the kernel is blocked): no button takes a click
+        for b in (*self.buttons.values(), self.reset_button):
+            b.disabled = True
+        self.status.value = "<i>optimising the angles…</i>"
         try:
             *_, info = self.env.step(action)
         except (ValueError, TypeError) as err:
-            self.message = str(err)
+            self.message, info = str(err), None
+        else:
+            self.message = ""
+        finally:
+            self.reset_button.disabled = False
             self.refresh()
-            return None
-        self.message = ""
-        self.refresh()
         return info
 
     def text(self) -> str:

@@ -54,7 +54,7 @@ class SearchPanel(Panel):
         self.seeds, self.overrides, self.listeners = list(seeds), overrides, []
         self.thread: threading.Thread | None = None
         self.results, self.error, self.records, self.min_interval = None, None, [], 1.0
-        self._stop, self._last_draw, self._live_best = threading.Event(), 0.0, None
+        self._stop, self._done, self._last_draw, self._live_best = threading.Event(), threading.Event(), 0.0, None
         controls = W.HBox([W.VBox([self.problem, self.noise]), W.VBox([self.preset, self.episodes, self.out])])
         buttons = W.HBox([self.run_button, self.stop_button, self.progress])
         self.widget = W.VBox([controls, buttons, self.status, self.curve, self.best])
@@ -70,18 +70,25 @@ class SearchPanel(Panel):
 
     @property
     def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        # not ``thread.is_alive()``: a KeyboardInterrupt in ``Thread.join`` marks a live thread as
+        # stopped (CPython's bpo-45274 handling), which let a second search start beside the first
+        return self.thread is not None and not self._done.is_set()
 
-    def run(self, wait: bool = False) -> None:
-        """Start a search in a background thread ``panel.thread`` (``wait=True``: block until it ends)."""
+    def run(self, wait: bool = False) -> bool:
+        """Start a search in a background thread ``panel.thread``; the kernel stays free (Stop,
+        other cells). ``wait=True`` blocks until it ends (:meth:`wait`: a kernel interrupt then
+        stops the search). Returns False, saying so in the panel, when a search is already
+        running or the settings are invalid."""
         if self.running:
-            return
+            self.status.value = "<span style='color:#b00'>a search is already running: stop it first</span>"
+            return False
         try:
             cfg = self.config()
         except (ValueError, TypeError) as err:
             self.status.value = f"<span style='color:#b00'>{err}</span>"
-            return
+            return False
         self._stop.clear()
+        self._done.clear()
         self.results, self.error, self.records, self._last_draw, self._live_best = None, None, [], 0.0, None
         self.progress.max, self.progress.value = cfg.episodes, 0
         self.run_button.disabled, self.stop_button.disabled = True, False
@@ -89,18 +96,26 @@ class SearchPanel(Panel):
         self.thread = threading.Thread(target=self._work, args=(cfg,), daemon=True, name="crlqas-search")
         self.thread.start()
         if wait:
-            self.thread.join()
+            self.wait()
+        return True
 
     def stop(self) -> None:
-        """Ask the running search to stop after the current chunk."""
+        """Ask the running search to stop after the current chunk (chunks of the fast preset take
+        well under a second once compiled; the first one includes the compile)."""
         self._stop.set()
         if self.running:
             self.status.value = "stopping after the current chunk…"
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the search thread; True when it has finished."""
+        """Wait for the search thread; True when it has finished. A kernel interrupt (Ctrl-C,
+        the notebook's stop button) while waiting stops the search too, then re-raises."""
         if self.thread is not None:
-            self.thread.join(timeout)
+            try:
+                self._done.wait(timeout)
+            except KeyboardInterrupt:
+                self.stop()
+                self.status.value = "interrupted: stopping after the current chunk…"
+                raise
         return not self.running
 
     def _work(self, cfg) -> None:
@@ -118,7 +133,10 @@ class SearchPanel(Panel):
         except Exception as err:  # shown in the panel: a worker thread has nobody to raise to
             self.error = err
         finally:
-            self._finish()
+            try:
+                self._finish()
+            finally:
+                self._done.set()
 
     def _on_event(self, event: dict) -> None:
         if event["event"] == "episode":
@@ -170,5 +188,5 @@ class SearchPanel(Panel):
 
     def static(self):
         if self.results is None and not self.records:
-            return "SearchPanel: no run yet (call run(wait=True) or use crlqas_kit.search.search)"
+            return "SearchPanel: no run yet (call run(), then wait() for the results, or use crlqas_kit.search.search)"
         return displayable(self.figure())

@@ -8,7 +8,7 @@ import ipywidgets as W
 from matplotlib.figure import Figure
 
 from ..plots import spsa_trace
-from ._base import Panel, as_problem, displayable, png
+from ._base import Panel, as_problem, busy, displayable, png
 
 
 class SPSAPlayground(Panel):
@@ -16,7 +16,9 @@ class SPSAPlayground(Panel):
     -> Run optimises the circuit's angles (:func:`crlqas_kit.optim.optimize`) and overlays the
     trace (error ``|E - E0|``, log scale) on the previous runs (the last four are kept; Clear
     empties the list). ``run()`` does the same from code and returns the ``VQEResult``.
-    Each new setting compiles the optimiser loop once (a second or two)."""
+    The gains and the seed are traced values of the compiled loop: moving a slider reruns it
+    without compiling; a new budget or method compiles once (a second or two). While it runs
+    the Run button is disabled and the label says so."""
 
     def __init__(self, problem, circuit, noise=None, *, method: str = "spsa", budget: int = 200, seed: int = 0):
         from ..draw import as_circuit
@@ -57,9 +59,10 @@ class SPSAPlayground(Panel):
             self.label.value = f"<span style='color:#b00'>{err}</span>"
             return None
         seed = int(self.seed.value)
-        res = optimize(
-            self.problem, self.circuit, self.noise, method=cfg.method, budget=cfg.budget, key=seed, config=cfg
-        )
+        with busy(self.run_button, self.label, "optimising…"):
+            res = optimize(
+                self.problem, self.circuit, self.noise, method=cfg.method, budget=cfg.budget, key=seed, config=cfg
+            )
         name = f"{cfg.method} a={cfg.a:.3g} c={cfg.c:.3g} α={cfg.alpha:.3g} γ={cfg.gamma:.3g}"
         self.runs = [*self.runs, (name, res)][-4:]
         self.label.value = (
