@@ -29,8 +29,9 @@ from ..problems import Problem
 from ..sim.circuit import Circuit, check_params
 from ..sim.noise import NoiseModel
 from ..sim.paulis import PauliSum
+from ..sim.sharding import split_batch
 from ..sim.shots import VARIANCES, check_shots, sample_energy
-from ..sim.simulator import Evaluator, split_batch
+from ..sim.simulator import Evaluator
 from . import spsa
 from .presets import PRESETS, PUBLISHED, preset_config, published_config  # noqa: F401  (re-exported: the old home)
 
@@ -72,7 +73,7 @@ def batched_objective(f, ev: Evaluator | None = None):
     """``(points (B, p), key, stage) -> (B,)`` from ``f(x, key, stage)``, one key per point.
 
     With the evaluator ``ev`` of ``f``, the points are split over the CPU devices where that pays
-    (:func:`crlqas_kit.sim.simulator.split_batch`; same numbers, one core per part)."""
+    (:func:`crlqas_kit.sim.sharding.split_batch`; same numbers, one core per part)."""
 
     def batched(points, key, stage=0):
         keys = jax.random.split(key, points.shape[0])
