@@ -149,7 +149,7 @@ def cmd_vqe(args) -> int:
     config = None
     if args.variant is not None:
         from .optim.presets import preset_config
-        from .optim.spsa import VARIANTS
+        from .optim.spsa_config import VARIANTS
 
         if args.variant not in VARIANTS:
             raise UsageError(f"unknown Adam-SPSA variant {args.variant!r}; choose one of {VARIANTS}")
