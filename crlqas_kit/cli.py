@@ -369,7 +369,7 @@ def cmd_search(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .viz.plots import write_report
+    from .viz.report import write_report
 
     path = write_report(args.run_dir, compare=args.compare or ())
     print(f"wrote {path}")
@@ -388,7 +388,7 @@ def cmd_demo(args) -> int:
     from .problems import load_problem
     from .search import search
     from .search_config import preset
-    from .viz.plots import write_report
+    from .viz.report import write_report
 
     out = Path(args.out)
     # running the demo again replaces its previous output; any other run in --out is refused
