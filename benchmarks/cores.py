@@ -8,7 +8,7 @@ fixed when JAX starts)::
 
 For every case the same computation runs with ``CRLQAS_CPU_DEVICES=1`` (one device: XLA:CPU runs
 it on one core) and ``CRLQAS_CPU_DEVICES=2`` (the kit's default on this machine: the batch is
-split over two devices with ``jax.shard_map`` when :data:`crlqas_kit.sim.simulator.SHARD_MIN_WORK`
+split over two devices with ``jax.shard_map`` when :data:`crlqas_kit.sim.sharding.SHARD_MIN_WORK`
 says so, else nothing changes), both children pinned to cores 0,1, one after the other and
 repeated ``--rounds`` times alternating, so both see the same background load.
 

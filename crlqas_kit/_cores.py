@@ -4,7 +4,7 @@ XLA:CPU runs one computation on one core, so a batch of energies (SPSA's perturb
 benchmark's 64 parameter sets) uses one core however many the machine has. ``import
 crlqas_kit`` (and the ``crlqas`` command) therefore asks JAX for one CPU *device* per core,
 up to :data:`MAX_DEVICES`, and :meth:`crlqas_kit.sim.simulator.Evaluator.energies` splits
-large batches over them with ``jax.shard_map`` (from :data:`SHARD_MIN_WORK`; measured in
+large batches over them with ``jax.shard_map`` (from :data:`crlqas_kit.sim.sharding.SHARD_MIN_WORK`; measured in
 ``docs/benchmarks.md``, "Both cores").
 
 * ``CRLQAS_CPU_DEVICES=N`` chooses the number (``1`` turns the split off).

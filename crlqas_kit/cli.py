@@ -149,7 +149,7 @@ def cmd_vqe(args) -> int:
     config = None
     if args.variant is not None:
         from .optim.presets import preset_config
-        from .optim.spsa import VARIANTS
+        from .optim.spsa_config import VARIANTS
 
         if args.variant not in VARIANTS:
             raise UsageError(f"unknown Adam-SPSA variant {args.variant!r}; choose one of {VARIANTS}")
@@ -369,7 +369,7 @@ def cmd_search(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .viz.plots import write_report
+    from .viz.report import write_report
 
     path = write_report(args.run_dir, compare=args.compare or ())
     print(f"wrote {path}")
@@ -388,7 +388,7 @@ def cmd_demo(args) -> int:
     from .problems import load_problem
     from .search import search
     from .search_config import preset
-    from .viz.plots import write_report
+    from .viz.report import write_report
 
     out = Path(args.out)
     # running the demo again replaces its previous output; any other run in --out is refused

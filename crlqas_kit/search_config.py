@@ -21,7 +21,7 @@ from typing import Any
 
 from ._checks import check_int
 from .optim.presets import preset_config, published_config
-from .optim.spsa import SPSAConfig
+from .optim.spsa_config import SPSAConfig
 from .problems import CHEMICAL_ACCURACY, Problem, load_problem
 from .rl import env as qas_env
 from .rl.curriculum import CurriculumConfig

@@ -1,7 +1,8 @@
 """Inner optimisers: SPSA / Adam-SPSA (optax-style), their presets and the VQE loop."""
 
 from .presets import PRESETS, PUBLISHED, preset_config, published_config
-from .spsa import SPSAConfig, SPSAResult, adam_spsa, minimize, scale_by_spsa_gain, spsa_gradient
+from .spsa import SPSAResult, adam_spsa, minimize, scale_by_spsa_gain, spsa_gradient
+from .spsa_config import SPSAConfig
 from .vqe import VQEResult, energy_objective, optimize, warm_start
 
 __all__ = [

@@ -8,7 +8,7 @@ in :mod:`crlqas_kit.optim.vqe`, which still re-exports them.
 
 from __future__ import annotations
 
-from .spsa import SPSAConfig
+from .spsa_config import SPSAConfig
 
 #: Tuned Adam-SPSA gains of the published runs (CRLQAS paper, appendix; spec section 8), used by
 #: the ``kit`` variant's per-problem defaults. H2-3q/H2-4q and LiH-6q reuse the H2-2q (noisy) and

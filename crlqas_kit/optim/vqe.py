@@ -29,9 +29,10 @@ from ..problems import Problem
 from ..sim.circuit import Circuit, check_params
 from ..sim.noise import NoiseModel
 from ..sim.paulis import PauliSum
+from ..sim.sharding import split_batch
 from ..sim.shots import VARIANCES, check_shots, sample_energy
-from ..sim.simulator import Evaluator, split_batch
-from . import spsa
+from ..sim.simulator import Evaluator
+from . import spsa, spsa_config
 from .presets import PRESETS, PUBLISHED, preset_config, published_config  # noqa: F401  (re-exported: the old home)
 
 VQE_METHODS = ("adam-spsa", "spsa", "adam", "cobyla")
@@ -72,7 +73,7 @@ def batched_objective(f, ev: Evaluator | None = None):
     """``(points (B, p), key, stage) -> (B,)`` from ``f(x, key, stage)``, one key per point.
 
     With the evaluator ``ev`` of ``f``, the points are split over the CPU devices where that pays
-    (:func:`crlqas_kit.sim.simulator.split_batch`; same numbers, one core per part)."""
+    (:func:`crlqas_kit.sim.sharding.split_batch`; same numbers, one core per part)."""
 
     def batched(points, key, stage=0):
         keys = jax.random.split(key, points.shape[0])
@@ -201,7 +202,7 @@ def optimize(
     x0=None,
     shots: int | None = None,
     variance: str = "exact",
-    config: spsa.SPSAConfig | None = None,
+    config: spsa_config.SPSAConfig | None = None,
     lr: float = 0.05,
     initial: str | None = None,
     stages: int = 1,
@@ -239,7 +240,7 @@ def optimize(
     check_int(stages, "stages")
     if method not in VQE_METHODS:
         raise ValueError(f"unknown VQE method {method!r}; choose one of {VQE_METHODS}")
-    if stages > 1 and (shots is None or method not in spsa.METHODS):
+    if stages > 1 and (shots is None or method not in spsa_config.METHODS):
         raise ValueError("multi-stage optimisation needs an SPSA method and a shot count (shots=N)")
     check_int(budget, "budget", unit="objective evaluations")
     if variance not in VARIANCES:
@@ -248,7 +249,7 @@ def optimize(
     if shots is not None and method in ("adam", "cobyla"):
         raise ValueError(f"shots are supported by the SPSA methods only, not {method!r}")
     if reevaluate is not None:
-        if shots is None or method not in spsa.METHODS:
+        if shots is None or method not in spsa_config.METHODS:
             raise ValueError("reevaluate re-measures noisy candidates: it needs an SPSA method and shots=N")
         if reevaluate != "exact":
             reevaluate = check_shots(reevaluate)
@@ -266,7 +267,7 @@ def optimize(
     start[:n] = check_params(circuit.params if x0 is None else x0, n)
     key = as_key(key)
     t0 = time.perf_counter()
-    if method in spsa.METHODS:
+    if method in spsa_config.METHODS:
         cfg = config or preset_config(problem.name if problem else None, method, budget)
         if config is not None and cfg.method != method:
             cfg = cfg.replace(method=method)

@@ -34,8 +34,8 @@ import numpy as np
 from .._checks import check_number
 from .._x64 import x64
 from ..optim.presets import preset_config
-from ..optim.spsa import SPSAConfig
 from ..optim.spsa import run as run_spsa
+from ..optim.spsa_config import SPSAConfig
 from ..optim.vqe import batched_objective, energy_objective, param_mask
 from ..problems import Problem
 from ..sim.circuit import Circuit

@@ -1,25 +1,18 @@
-"""Expectation values, jit-compiled once per shape: the PTM engine and the engine choice.
+"""Expectation values, jit-compiled once per shape: the :class:`Evaluator` and the engine choice.
 
 Two engines share one :class:`Evaluator` and one contract (circuit as data, one compile per
 shape, ``vmap`` over parameters and circuits, ``jax.grad`` through the scan loop):
 
-* ``"ptm"`` -- the Pauli-transfer-matrix engine below: any noise model, readout errors;
+* ``"ptm"`` -- :mod:`crlqas_kit.sim.ptm_engine`, the Pauli-transfer-matrix engine: any noise
+  model, readout errors;
 * ``"statevector"`` -- :mod:`crlqas_kit.sim.statevector`: ``2^n`` complex amplitudes instead of
   ``4^n`` reals, for noiseless models without readout error.
 
 ``engine="auto"`` (the default of :meth:`Evaluator.create`, :func:`expectation` and the RL
 environment) picks the state vector whenever the model is noiseless (every channel the identity,
 no readout error) and the PTM engine otherwise; :attr:`Evaluator.engine` tells which is used.
-
-Maths (see ``docs/simulator.md``)
-----------------------------------
-The state is the real Pauli vector ``r_P = Tr(P rho)``, stored as an ``(4,) * n`` tensor (axis q
-= qubit q, index I/X/Y/Z). A gate on wires ``w`` with noise channel ``N`` multiplies the axes ``w``
-by the fused local PTM ``N @ G`` (4x4 or 16x16); nothing of size ``4^n x 4^n`` is ever built.
-From :data:`FUSE_MIN_QUBITS` qubits the switch kernel keeps each qubit's 1-qubit PTMs pending and
-folds them into its next 2-qubit pass: ``N2 G2 (P_a (x) P_b)`` (exact: they commute with gates on
-other qubits). Readout errors act on the final vector (:func:`crlqas_kit.sim.noise.readout_map`), and
-``E = sum_k h_k r_{P_k}`` is a gather and a dot product with the Hamiltonian's coefficients.
+``E = sum_k h_k r_{P_k}`` is a gather and a dot product with the Hamiltonian's coefficients. A
+batch of energies with enough work is split over the CPU devices (:mod:`crlqas_kit.sim.sharding`).
 
 Compilation
 -----------
@@ -34,7 +27,6 @@ same executable.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import warnings
 from collections.abc import Sequence
 from functools import partial
@@ -44,92 +36,28 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._x64 import x64
+from . import ptm_engine
 from . import statevector as sv
-from .circuit import GATE_IDS, Circuit, check_params, fold_gates
+from .circuit import Circuit, check_params
 from .noise import NoiseModel
 from .noise_spec import parse_noise
 from .paulis import PAULI_MATRICES, PauliSum
-from .ptm import GATE_PTMS, rotation_ptm, swap_qubits_ptm
+from .sharding import SHARD_MIN_WORK as SHARD_MIN_WORK  # re-exported: the split lived here
+from .sharding import shard_devices, split_batch
 
 ENGINES = ("auto", "ptm", "statevector")
 #: Largest qubit count per engine, checked before anything is allocated: a PTM state of 12 qubits
 #: is 4^12 float64 = 134 MB; a state vector of 20 qubits is 2^20 complex128 = 17 MB.
 MAX_QUBITS = {"ptm": 12, "statevector": 20}
 
-_FIXED_1Q = np.stack([GATE_PTMS[g] for g in ("x", "y", "z", "h", "s", "sx")])
-_FIXED_2Q = np.stack([GATE_PTMS["cx"], GATE_PTMS["cz"]])
-_FIRST_FIXED, _FIRST_2Q = GATE_IDS["x"], GATE_IDS["cx"]
-
 #: Number of times the simulator kernel has been traced (compiled), for tests and benchmarks.
 TRACE_COUNT = {"simulate": 0}
 
 
-def _pair_table(n: int) -> np.ndarray:
-    """``table[a, b]`` = index of the unordered pair ``{a, b}`` among the ``n(n-1)/2`` pairs."""
-    table = np.zeros((n, n), np.int32)
-    pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
-    for k, (a, b) in enumerate(pairs):
-        table[a, b] = table[b, a] = k
-    return table
-
-
-def _apply_1q(state: jnp.ndarray, m: jnp.ndarray, q: int) -> jnp.ndarray:
-    """``state`` (4,)*n, ``m`` (4, 4): contract ``m`` into axis ``q``.
-
-    Written as 16 scaled slice-adds rather than an einsum: XLA fuses them into one pass over the
-    state, while ``dot_general`` would transpose the state around the contraction (4x slower).
-    """
-    n = state.ndim
-    s = state.reshape(4**q, 4, 4 ** (n - 1 - q))
-    rows = [sum(m[i, j] * s[:, j] for j in range(4)) for i in range(4)]
-    return jnp.stack(rows, axis=1).reshape(state.shape)
-
-
-def _apply_2q(state: jnp.ndarray, m: jnp.ndarray, a: int, b: int) -> jnp.ndarray:
-    """``m`` (16, 16) on axes ``a < b`` (``a`` the more significant factor)."""
-    n = state.ndim
-    s = state.reshape(4**a, 4, 4 ** (b - a - 1), 4, 4 ** (n - 1 - b))
-    out = jnp.einsum("ikjl,xjylz->xiykz", m.reshape(4, 4, 4, 4), s)
-    return out.reshape(state.shape)
-
-
-@functools.cache
-def _pair_permutations(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``src[a, b]``: flat source index of each position when axes ``(a, b)`` are moved to the
-    front (remaining axes ascending), and its inverse ``dst[a, b]``; int32 ``(n, n, 4**n)``."""
-    src = np.zeros((n, n, 4**n), np.int32)
-    for a in range(n):
-        for b in range(n):
-            if a != b:
-                rest = [q for q in range(n) if q not in (a, b)]
-                src[a, b] = np.arange(4**n).reshape((4,) * n).transpose([a, b, *rest]).reshape(-1)
-    dst = np.argsort(src, axis=-1).astype(np.int32)
-    return src, dst
-
-
-def _apply_pair_gather(state: jnp.ndarray, m: jnp.ndarray, a, b) -> jnp.ndarray:
-    """``m`` (16, 16) on dynamic wires ``(a, b)`` (``a`` the more significant factor of ``m``).
-
-    Gathers the state into the order ``(a, b, remaining axes ascending)``, multiplies by ``m``
-    and gathers back with the inverse permutation; no branch depends on the wires.
-    """
-    n = state.ndim
-    src, dst = (jnp.asarray(t) for t in _pair_permutations(n))
-    flat = state.reshape(-1)
-    out = (m @ flat[src[a, b]].reshape(16, -1)).reshape(-1)
-    return out[dst[a, b]].reshape(state.shape)
-
-
-def _branches(n: int) -> list:
-    """``lax.switch`` branches: one per qubit, one per unordered pair, then the identity."""
-    one = [partial(lambda q, s, m1, m2: _apply_1q(s, m1, q), q) for q in range(n)]
-    two = [partial(lambda a, b, s, m1, m2: _apply_2q(s, m2, a, b), a, b) for a in range(n) for b in range(a + 1, n)]
-    return [*one, *two, lambda s, m1, m2: s]
-
-
 #: Smallest register for which the switch kernel fuses each qubit's 1-qubit gates into its next
-#: 2-qubit gate. Measured (noisy, batch 64, ~60 gates, loaded 2-core machine): fused / one pass
-#: per gate n = 4 3.4 / 1.4 ms, n = 5 9.5 / 4.6 ms, n = 6 21 / 39 ms, n = 8 303 / 382 ms.
+#: 2-qubit gate (:func:`crlqas_kit.sim.ptm_engine.evolve`'s ``fused``). Measured (noisy, batch 64,
+#: ~60 gates, loaded 2-core machine): fused / one pass per gate n = 4 3.4 / 1.4 ms, n = 5
+#: 9.5 / 4.6 ms, n = 6 21 / 39 ms, n = 8 303 / 382 ms.
 FUSE_MIN_QUBITS = 6
 
 
@@ -268,81 +196,14 @@ class Evaluator:
         params = jnp.asarray(params)
         if self.engine == "statevector":
             return sv.evolve(self.initial, circuit, params, self.kernel, self.loop).reshape((2,) * n)
-        state = self.initial[0]
-        for q in range(1, n):
-            state = jnp.multiply.outer(state, self.initial[q])
-        pairs = jnp.asarray(_pair_table(n))
-        branches = _branches(n)
-        fixed1, fixed2 = jnp.asarray(_FIXED_1Q), jnp.asarray(_FIXED_2Q)
-        eye = jnp.eye(4, dtype=state.dtype)
-
-        def gate_ptms(g, w, slot):
-            theta = params[jnp.maximum(slot, 0)]
-            table1 = jnp.concatenate(
-                [eye[None], jnp.stack([rotation_ptm(a, theta) for a in "xyz"]), fixed1, eye[None], eye[None]]
-            )
-            kind = (g >= _FIRST_FIXED).astype(jnp.int32)
-            m1 = self.one_qubit[kind, w[0]] @ table1[g]
-            m2 = self.two_qubit[w[0], w[1]] @ fixed2[jnp.clip(g - _FIRST_2Q, 0, 1)]
-            return m1, m2
-
-        def step_unfused(state, gate):
-            g, w, slot, active = gate
-            m1, m2 = gate_ptms(g, w, slot)
-            m2 = jnp.where(w[0] > w[1], swap_qubits_ptm(m2), m2)
-            branch = jnp.where(g >= _FIRST_2Q, n + pairs[w[0], w[1]], w[0])
-            branch = jnp.where((g == 0) | ~active, len(branches) - 1, branch)
-            return jax.lax.switch(branch, branches, state, m1, m2)
-
-        def step(carry, gate):
-            """Fused: a 1-qubit gate (with its noise) only multiplies its qubit's pending 4x4
-            PTM; a 2-qubit gate applies ``N2 G2 (P_a (x) P_b)`` -- the pending PTMs of its two
-            qubits folded in -- in one 16x16 pass. Exact: gates on other qubits commute with
-            the pending ones. ``dirty`` (which qubits have pending gates) depends on the circuit
-            only, so the final flush is a real branch per qubit even under a vmap over params."""
-            state, pending, dirty = carry
-            g, w, slot, active = gate
-            m1, m2 = gate_ptms(g, w, slot)
-            used = (g != 0) & active
-            is_2q = used & (g >= _FIRST_2Q)
-            is_1q = used & (g < _FIRST_2Q)
-            m = m2 @ jnp.kron(pending[w[0]], pending[w[1]])
-            m = jnp.where(w[0] > w[1], swap_qubits_ptm(m), m)
-            branch = jnp.where(is_2q, n + pairs[w[0], w[1]], len(branches) - 1)
-            state = jax.lax.switch(branch, branches, state, m1, m)
-            eye_n = jnp.broadcast_to(eye, pending.shape)
-            on_pair = (jnp.arange(n) == w[0]) | (jnp.arange(n) == w[1])
-            pending = jnp.where((is_2q & on_pair)[:, None, None], eye_n, pending)
-            pending = pending.at[w[0]].set(jnp.where(is_1q, m1 @ pending[w[0]], pending[w[0]]))
-            dirty = jnp.where(is_2q & on_pair, False, dirty).at[w[0]].set(dirty[w[0]] | is_1q)
-            return (state, pending, dirty), None
-
-        def step_gather(state, gate):
-            g, w, slot, active = gate
-            m1, m2 = gate_ptms(g, w, slot)
-            is_2q = g >= _FIRST_2Q
-            m = jnp.where(is_2q, m2, jnp.kron(m1, eye))
-            m = jnp.where((g == 0) | ~active, jnp.eye(16, dtype=m.dtype), m)
-            second = jnp.where(is_2q, w[1], (w[0] + 1) % n)
-            return _apply_pair_gather(state, m, w[0], second), None
-
-        if self.kernel == "gather" and n >= 2:  # branch-free: vmaps over circuits without select
-            return fold_gates(lambda s, gate: step_gather(s, gate)[0], state, circuit, self.loop)
-        if n < FUSE_MIN_QUBITS:  # one pass per gate: the 16x16 products would cost more than they save
-            carry = (state, jnp.broadcast_to(eye, (n, 4, 4)), jnp.zeros(n, bool))
-            return fold_gates(lambda c, gate: (step_unfused(c[0], gate), *c[1:]), carry, circuit, self.loop)[0]
-        pending = jnp.broadcast_to(eye, (n, 4, 4))
-        carry = (state, pending, jnp.zeros(n, bool))
-        state, pending, dirty = fold_gates(lambda c, gate: step(c, gate)[0], carry, circuit, self.loop)
-        for q in range(n):  # flush the 1-qubit gates left after each qubit's last 2-qubit gate
-            state = jax.lax.cond(dirty[q], partial(_apply_1q, q=q), lambda s, m: s, state, pending[q])
-        return state
+        return ptm_engine.evolve(
+            self.initial, self.one_qubit, self.two_qubit, circuit, params, self.kernel, self.loop, n >= FUSE_MIN_QUBITS
+        )
 
     def measured(self, state: jnp.ndarray) -> jnp.ndarray:
         """Apply the readout maps to a Pauli vector (identity when there is no readout error)."""
         if self.has_readout:
-            for q in range(self.n_qubits):
-                state = _apply_1q(state, self.readout[q], q)
+            state = ptm_engine.measure(state, self.readout)
         return state
 
     def expectations(self, circuit: Circuit, params: jnp.ndarray) -> jnp.ndarray:
@@ -375,46 +236,6 @@ class Evaluator:
         parts = len(shard_devices(self.n_qubits, self.engine, params.shape[0]) or [None])
         energies = partial(_map_energies, self, circuit, chunk=max(1, min(chunk, -(-params.shape[0] // parts))))
         return split_batch(energies, self.n_qubits, self.engine, params)
-
-
-#: Smallest batch work (parameter sets x state entries: ``4^n`` reals for the PTM engine, ``2^n``
-#: amplitudes for the state vector) that :meth:`Evaluator.energies` splits over the CPU devices.
-#: The split costs about 0.3-0.5 ms per call, so it pays from ~2 ms of single-core work
-#: (measured, benchmarks/cores.py: PTM n = 6, 2 points 0.76 -> 1.12 ms when split, 64 points
-#: 25 -> 11 ms; n = 7, 2 points 1.84 -> 1.57 ms; state vector n = 10, 2 points 0.6 -> 0.8 ms,
-#: 64 points 15.6 -> 8.1 ms).
-SHARD_MIN_WORK = {"ptm": 2**15, "statevector": 2**13}
-
-
-def shard_devices(n_qubits: int, engine: str, batch: int) -> list | None:
-    """The CPU devices a batch of ``batch`` energies is split over, or None for no split."""
-    devices = jax.devices()
-    state = 4**n_qubits if engine == "ptm" else 2**n_qubits
-    if len(devices) < 2 or batch < 2 or batch * state < SHARD_MIN_WORK[engine]:
-        return None
-    return devices[: min(len(devices), batch)]
-
-
-def split_batch(fn, n_qubits: int, engine: str, *batched):
-    """``fn(*batched)`` for arrays with a leading batch axis ``B`` (output ``(B, ...)``), split
-    over the CPU devices by :func:`shard_devices` with ``jax.shard_map`` (the batch padded to a
-    multiple of the devices with copies of its last row); ``fn`` itself when not split.
-    ``fn`` may close over replicated values (the evaluator, the circuit)."""
-    devices = shard_devices(n_qubits, engine, batched[0].shape[0])
-    if devices is None:
-        return fn(*batched)
-    batch, parts = batched[0].shape[0], len(devices)
-    pad = -(-batch // parts) * parts - batch
-    padded = [jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) if pad else a for a in batched]
-    spec = jax.sharding.PartitionSpec("batch")
-    split = jax.shard_map(
-        fn,
-        mesh=jax.sharding.Mesh(np.asarray(devices), ("batch",)),
-        in_specs=(spec,) * len(batched),
-        out_specs=spec,
-        check_vma=False,  # the kernel's lax.switch branches mix replicated and per-device values
-    )
-    return split(*padded)[:batch]
 
 
 def _map_energies(ev: Evaluator, circuit: Circuit, params: jnp.ndarray, chunk: int) -> jnp.ndarray:

@@ -6,19 +6,9 @@ figures work without ipywidgets).
 """
 
 from .draw import circuit_figsize, draw, draw_text, format_angle, layers
-from .plots import (
-    bloch_shrink,
-    comparison_curves,
-    comparison_table,
-    energy_landscape,
-    error_curve,
-    learning_curve,
-    param_names,
-    ptm_heatmap,
-    spsa_trace,
-    threshold_curve,
-    write_report,
-)
+from .plots import bloch_shrink, energy_landscape, param_names, ptm_heatmap, spsa_trace
+from .report import comparison_table, write_report
+from .search_curves import comparison_curves, error_curve, learning_curve, threshold_curve
 
 __all__ = [
     "comparison_curves",

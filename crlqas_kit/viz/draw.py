@@ -75,6 +75,16 @@ def shown_once(fn):
     return wrapper
 
 
+def figure_axes(ax=None, figsize=(6, 3.5)):
+    """``(figure, axes)`` for a figure function: ``ax``'s own, or a new pyplot figure of ``figsize``."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+        return fig, ax
+    return ax.figure, ax
+
+
 def as_circuit(circuit: Any) -> Circuit:
     """A :class:`Circuit` from a circuit, a JSON circuit record (``{"n_qubits", "ops"}``) or a
     best-circuit entry of :class:`~crlqas_kit.results.Results` (``{"circuit": record, ...}``)."""

@@ -1,201 +1,32 @@
-"""Figures: a search's curves, energy landscapes, PTMs, noise channels and optimiser traces.
+"""Physics figures: energy landscapes, PTMs, noise channels and optimiser traces.
 
-Search figures take per-episode records (``Results.episodes``, ``episodes.jsonl`` or a
-:class:`~crlqas_kit.results.Results`): :func:`learning_curve` (mean ± band over seeds),
-:func:`error_curve` (true error with the chemical-accuracy line), :func:`threshold_curve` (the
-curriculum threshold ξ). Physics figures: :func:`energy_landscape` (energy along one or two
-angles), :func:`ptm_heatmap`, :func:`bloch_shrink` (what a 1-qubit channel does to the Bloch
-ball) and :func:`spsa_trace` (optimiser traces). Every function accepts ``ax=`` and returns the
-figure; artists carry gids (``"landscape"``, ``"trace:<label>"``, ...) for tests.
+:func:`energy_landscape` (energy along one or two angles), :func:`ptm_heatmap`,
+:func:`bloch_shrink` (what a 1-qubit channel does to the Bloch ball) and :func:`spsa_trace`
+(optimiser traces). Every function accepts ``ax=`` and returns the figure; artists carry gids
+(``"landscape"``, ``"trace:<label>"``, ...) for tests.
+
+A search's figures (:func:`learning_curve`, :func:`error_curve`, :func:`threshold_curve`,
+:func:`comparison_curves`, :func:`best_entry`) live in :mod:`crlqas_kit.viz.search_curves` and the
+report (:func:`write_report`, :func:`comparison_table`, :func:`comparison_summary`) in
+:mod:`crlqas_kit.viz.report`; both are re-exported here, where they were until issue 13.
 """
 
 from __future__ import annotations
 
-import io
-import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..problems import CHEMICAL_ACCURACY, Problem
-from ..results import best_of
-from .draw import MINUS, as_circuit, format_angle, shown_once
-
-
-def _records(episodes) -> list[dict[str, Any]]:
-    return list(getattr(episodes, "episodes", episodes))
-
-
-def _by_seed(episodes, key: str) -> dict[int, np.ndarray]:
-    out: dict[int, list] = {}
-    for e in _records(episodes):
-        out.setdefault(e.get("seed", 0), []).append(e[key])
-    return {s: np.asarray(v, dtype=float) for s, v in out.items()}
-
-
-def _ax(ax, figsize=(6, 3.5)):
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
-        return fig, ax
-    return ax.figure, ax
-
-
-def _band(ax, series: dict[int, np.ndarray], label: str, smooth: int, band: str):
-    length = min((len(v) for v in series.values()), default=0)
-    if length == 0:
-        return
-    data = np.stack([v[:length] for v in series.values()])
-    if smooth > 1 and length >= smooth:
-        kernel = np.ones(smooth) / smooth
-        data = np.stack([np.convolve(d, kernel, mode="valid") for d in data])
-    x = np.arange(1, data.shape[1] + 1) + (smooth - 1 if smooth > 1 and length >= smooth else 0)
-    mean = data.mean(0)
-    (line,) = ax.plot(x, mean, label=label, gid="mean")
-    if data.shape[0] > 1:
-        lo, hi = (data.min(0), data.max(0)) if band == "minmax" else (mean - data.std(0), mean + data.std(0))
-        ax.fill_between(x, lo, hi, alpha=0.25, color=line.get_color(), gid="band")
-
-
-@shown_once
-def learning_curve(episodes, ax=None, smooth: int = 10, band: str = "std"):
-    """Episode return: mean over seeds with a band (``"std"``: ± one standard deviation,
-    ``"minmax"``: min to max), after a moving average over ``smooth`` episodes. Seeds are cut to
-    the shortest one's length."""
-    if band not in ("std", "minmax"):
-        raise ValueError(f"band must be 'std' or 'minmax', got {band!r}")
-    fig, ax = _ax(ax)
-    series = _by_seed(episodes, "return")
-    _band(ax, series, f"return (mean of {len(series)} seeds)" if len(series) > 1 else "return", smooth, band)
-    ax.set(xlabel="episode", ylabel="return", title="Learning curve")
-    return fig
-
-
-@shown_once
-def error_curve(episodes, ax=None, chemical_accuracy: float = CHEMICAL_ACCURACY):
-    """True error ``|E - E0|`` at each episode's end (log scale) with the chemical-accuracy line."""
-    fig, ax = _ax(ax)
-    for seed, err in _by_seed(episodes, "error").items():
-        x = np.arange(1, len(err) + 1)
-        ax.semilogy(x, np.maximum(err, 1e-12), ".", ms=3, label=f"seed {seed}", gid=f"error:{seed}")
-    ax.axhline(chemical_accuracy, color="k", ls="--", lw=1, label="chemical accuracy", gid="chemical_accuracy")
-    ax.set(xlabel="episode", ylabel="|E − E0| (Ha)", title="Error at episode end")
-    ax.legend(fontsize=7)
-    return fig
-
-
-@shown_once
-def threshold_curve(episodes, ax=None):
-    """The curriculum threshold ξ per episode (log scale)."""
-    fig, ax = _ax(ax)
-    for seed, thr in _by_seed(episodes, "threshold").items():
-        ax.semilogy(np.arange(1, len(thr) + 1), thr, label=f"seed {seed}", gid=f"threshold:{seed}")
-    ax.set(xlabel="episode", ylabel="threshold ξ (Ha)", title="Curriculum threshold")
-    ax.legend(fontsize=7)
-    return fig
-
-
-_PANELS = (
-    ("success_rate", "success rate (vs ξ)", False),
-    ("accurate_rate", "chemically accurate rate", False),
-    ("median_error", "median |E − E0| (Ha)", True),
-    ("median_gates", "median gates", False),
-    ("eps", "ε", False),
-    ("threshold", "median threshold ξ (Ha)", True),
+from .draw import MINUS, as_circuit, figure_axes, format_angle, shown_once
+from .report import comparison_summary, comparison_table, write_report  # noqa: F401  (re-exported)
+from .search_curves import (  # noqa: F401  (re-exported)
+    best_entry,
+    comparison_curves,
+    error_curve,
+    learning_curve,
+    threshold_curve,
 )
-
-
-@shown_once
-def comparison_curves(runs: Mapping[str, Any], window: int | None = None):
-    """Learning curves of several runs on one figure (e.g. ``{"DDQN": res, "random": res2}``).
-
-    Six panels over episodes, in windows of ``window`` episodes pooled over seeds
-    (:func:`crlqas_kit.results.learning_stats`; default: a twentieth of the shortest run, at
-    least 1): success rate against the curriculum threshold, chemical-accuracy rate, median
-    error (log, with the chemical-accuracy line), median circuit length, ε, and ξ.
-    """
-    import matplotlib.pyplot as plt
-
-    from ..results import learning_stats
-
-    if not runs:
-        raise ValueError("comparison_curves needs at least one run")
-    if window is None:
-        window = min(_default_window(r) for r in runs.values())
-    fig, axes = plt.subplots(2, 3, figsize=(12, 6), layout="constrained")
-    for label, run in runs.items():
-        stats = learning_stats(run, window)
-        for ax, (key, _, log) in zip(axes.flat, _PANELS, strict=True):
-            y = np.asarray(stats[key], dtype=float)
-            if np.all(~np.isfinite(y)):
-                continue
-            (ax.semilogy if log else ax.plot)(stats["episode"], y, marker=".", label=label, gid=f"{key}:{label}")
-    for ax, (key, title, _) in zip(axes.flat, _PANELS, strict=True):
-        ax.set(xlabel="episode", title=title)
-        if key == "median_error":
-            ax.axhline(CHEMICAL_ACCURACY, color="k", ls="--", lw=1, gid="chemical_accuracy")
-    axes.flat[0].legend(fontsize=8)
-    fig.suptitle(f"Learning curves (windows of {window} episodes, seeds pooled)")
-    return fig
-
-
-def _default_window(episodes) -> int:
-    lengths = [len(v) for v in _by_seed(episodes, "error").values()]
-    return max(1, min(lengths, default=0) // 20)
-
-
-def comparison_summary(runs: Mapping[str, Any], window: int | None = None) -> str:
-    """One sentence per run: its last window's chemical-accuracy rate, median error and length."""
-    from ..results import learning_stats
-
-    window = window or min(_default_window(r) for r in runs.values())
-    parts = []
-    for label, run in runs.items():
-        st = learning_stats(run, window)
-        if not st["episode"]:
-            parts.append(f"{label}: fewer than {window} episodes")
-            continue
-        parts.append(
-            f"{label}: {100 * st['accurate_rate'][-1]:.0f} % chemically accurate, median error "
-            f"{st['median_error'][-1]:.1e} Ha, median {st['median_gates'][-1]:.0f} gates"
-        )
-    last = min((len(learning_stats(r, window)["episode"]) for r in runs.values()), default=0) * window
-    return f"Over episodes {max(1, last - window + 1)}-{last} (seeds pooled): " + "; ".join(parts) + "."
-
-
-def comparison_table(runs: Mapping[str, Any], window: int | None = None) -> str:
-    """Markdown: per run, overall counts and the last window's rates and medians, and the best circuit."""
-    from ..results import learning_stats
-
-    head = (
-        "| run | agent | episodes | objective evaluations | accurate episodes | success rate, last window | "
-        "accurate rate, last window | median error, last window (Ha) | median gates, last window | "
-        "best circuit: error (Ha) / gates / CNOTs |"
-    )
-    lines = [head, "|" + "---|" * 10]
-    for label, run in runs.items():
-        eps = _records(run)
-        stats = learning_stats(eps, window or _default_window(eps))
-        last = {k: (v[-1] if v else float("nan")) for k, v in stats.items()}
-        best = best_entry(getattr(run, "best", {}) or {})
-        per_seed = _by_seed(eps, "evaluations") if eps and all("evaluations" in e for e in eps) else {}
-        evals = int(sum(v[-1] for v in per_seed.values()))
-        agent = eps[0].get("agent", "ddqn") if eps else "-"
-        bc = "-" if best is None else f"{best['error']:.2e} / {best['gates']} / {best['cnots']}"
-        lines.append(
-            f"| {label} | {agent} | {len(eps)} | {evals} | {sum(bool(e['chemically_accurate']) for e in eps)} | "
-            f"{last['success_rate']:.2f} | {last['accurate_rate']:.2f} | {last['median_error']:.2e} | "
-            f"{last['median_gates']:.0f} | {bc} |"
-        )
-    return "\n".join(lines)
-
-
-# -------------------------------------------------------------------------------------------
-# physics figures
-# -------------------------------------------------------------------------------------------
 
 
 def param_names(circuit) -> list[str]:
@@ -244,7 +75,7 @@ def energy_landscape(
     base = np.asarray(circuit.params if params is None else params, dtype=float)
     grid = grid or (61 if len(which) == 1 else 41)
     thetas = np.linspace(span[0], span[1], grid)
-    fig, ax = _ax(ax, (5, 3.5) if len(which) == 1 else (5, 4))
+    fig, ax = figure_axes(ax, (5, 3.5) if len(which) == 1 else (5, 4))
     if len(which) == 1:
         i = int(which[0])
         batch = np.tile(base, (grid + 1, 1))  # the last row is the current point: one call
@@ -287,7 +118,7 @@ def ptm_heatmap(ptm, ax=None, title: str | None = None, annotate: bool | None = 
     k = int(round(np.log(R.shape[0]) / np.log(4))) if R.ndim == 2 and R.shape[0] > 1 else 0
     if R.ndim != 2 or R.shape[0] != R.shape[1] or k < 1 or 4**k != R.shape[0]:
         raise ValueError(f"a PTM is a square 4^k x 4^k matrix, got shape {R.shape}")
-    fig, ax = _ax(ax, (4.4, 3.5) if k == 1 else (6.8, 5.6))
+    fig, ax = figure_axes(ax, (4.4, 3.5) if k == 1 else (6.8, 5.6))
     im = ax.imshow(R, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto", gid="ptm")  # auto: the layout fits
     labels = [pauli_string(i, k) for i in range(4**k)]
     ax.set_xticks(range(4**k), labels, fontsize=8 if k == 1 else 6, rotation=0 if k == 1 else 90)
@@ -383,7 +214,7 @@ def spsa_trace(trace, ax=None, e0: float | Problem | None = None, error: bool = 
     e0 = e0.e0 if isinstance(e0, Problem) else e0
     if error and e0 is None:
         raise ValueError("error=True needs e0 (a number or a Problem)")
-    fig, ax = _ax(ax)
+    fig, ax = figure_axes(ax)
     for c, (label, t) in enumerate(traces.items()):
         h = _history(t)
         y = np.maximum(np.abs(h - e0), 1e-12) if error else h
@@ -400,110 +231,3 @@ def spsa_trace(trace, ax=None, e0: float | Problem | None = None, error: bool = 
     ax.set(xlabel="iteration", ylabel=ylabel, title="Optimiser trace" + (" (dashed: best so far)" if best else ""))
     ax.legend(fontsize=7)
     return fig
-
-
-def best_entry(best: Mapping[int, list[dict[str, Any]]]) -> dict[str, Any] | None:
-    """The overall best of ``Results.best`` by the kit's ranking (:func:`crlqas_kit.results.rank_key`)."""
-    return best_of(best)
-
-
-def write_report(run_dir: str | Path, compare: Sequence[str | Path] = (), labels: Sequence[str] | None = None) -> Path:
-    """``report.md`` with PNG figures (learning curve, error, threshold, best circuit) in ``run_dir``.
-
-    ``compare``: other run directories (e.g. the random agent's) overlaid on ``comparison.png``
-    and tabulated against this run; ``labels`` names ``[run_dir, *compare]`` (default: each run's
-    agent, or its directory name when two share an agent).
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from .._checks import write_atomic
-    from ..results import load_run, record_to_circuit
-    from .draw import draw, draw_text
-
-    run_dir = Path(run_dir)
-    # every run is checked before anything is written (load_run refuses links inside a run directory)
-    res = load_run(run_dir)
-    others = [load_run(d) for d in compare]
-
-    def save_figure(fig, name: str) -> None:  # renamed into place: never written through a planted link
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110)
-        plt.close(fig)
-        write_atomic(run_dir / name, buf.getvalue())
-
-    figures = {
-        "learning_curve.png": learning_curve(res.episodes),
-        "error.png": error_curve(res.episodes),
-        "threshold.png": threshold_curve(res.episodes),
-    }
-    best = best_entry(res.best)
-    if best is not None:
-        circ = record_to_circuit(best["circuit"])
-        figures["best_circuit.png"] = draw(circ, title=f"best circuit: error {best['error']:.2e} Ha")
-    for name, fig in figures.items():  # laid out already (constrained layout / fitted circuit axes)
-        save_figure(fig, name)
-    runs = {}
-    if others:
-        names = list(labels) if labels is not None else [r.config.agent for r in (res, *others)]
-        if len(names) != 1 + len(others):
-            raise ValueError(f"labels must name the run and each compared run: {1 + len(others)} labels")
-        if len(set(names)) < len(names):
-            names = [Path(d).name for d in (run_dir, *compare)]
-        runs = dict(zip(names, (res, *others), strict=True))
-        save_figure(comparison_curves(runs), "comparison.png")
-    cfg = res.config
-    lines = [
-        f"# CRLQAS report: {cfg.problem}, noise `{cfg.noise}`, preset `{cfg.preset}`",
-        "",
-        f"E0 = {res.problem.get('e0', math.nan):.10f} Ha, {res.problem.get('n_qubits', '?')} qubits, "
-        f"{res.problem.get('n_terms', '?')} Pauli terms. "
-        f"Seeds {res.seeds}, {len(res.episodes)} training episodes in {res.seconds:.1f} s"
-        + (" (stopped early)" if res.stopped else "")
-        + ".",
-        "",
-        "## Summary",
-        "",
-        res.summary_table(),
-        "",
-        "## Figures",
-        "",
-        "![learning curve](learning_curve.png)",
-        "",
-        "![error](error.png)",
-        "",
-        "![threshold](threshold.png)",
-        "",
-    ]
-    if runs:
-        lines += [
-            "## Against the baselines",
-            "",
-            "The same problem, environment, inner optimiser and budgets; windows of episodes pooled over seeds.",
-            "",
-            comparison_table(runs),
-            "",
-            comparison_summary(runs),
-            "",
-            "![comparison](comparison.png)",
-            "",
-        ]
-    if best is not None:
-        lines += [
-            "## Best circuit",
-            "",
-            "![best circuit](best_circuit.png)",
-            "",
-            "```",
-            draw_text(circ),
-            "```",
-            "",
-            f"error {best['error']:.3e} Ha, {best['gates']} gates, {best['cnots']} CNOTs, depth {best['depth']}",
-            "",
-        ]
-    lines += ["## Versions", "", ", ".join(f"{k} {v}" for k, v in res.versions.items()), ""]
-    out = run_dir / "report.md"
-    write_atomic(out, "\n".join(lines).encode())
-    return out

@@ -8,7 +8,7 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..plots import error_curve
+from ..search_curves import error_curve
 from ._base import Panel, circuit_figure, png
 
 

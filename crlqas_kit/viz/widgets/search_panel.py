@@ -8,7 +8,7 @@ import time
 import ipywidgets as W
 from matplotlib.figure import Figure
 
-from ..plots import best_entry, error_curve, learning_curve
+from ..search_curves import best_entry, error_curve, learning_curve
 from ._base import Panel, circuit_figure, displayable, png
 
 

@@ -44,7 +44,7 @@ class SPSAPlayground(Panel):
 
     def config(self):
         """The :class:`SPSAConfig` of the current settings."""
-        from ...optim.spsa import SPSAConfig
+        from ...optim.spsa_config import SPSAConfig
 
         gains = {k: float(getattr(self, k).value) for k in ("a", "c", "alpha", "gamma")}
         return SPSAConfig(method=self.method.value, budget=int(self.budget.value), **gains)
