@@ -12,7 +12,7 @@
 * ``manual id=... points=N`` -- a markdown answer graded by hand; the model answer sits between the
   markers.
 
-From each source two notebooks are written, both with nbgrader cell metadata (schema 4:
+From each source two notebooks are written, both with nbgrader cell metadata (schema 3:
 ``grade_id``, ``points``, ``grade``, ``solution``, ``locked``):
 
 * ``instructor/solutions/exNN_*.ipynb`` -- the solutions in place (an nbgrader *source* notebook);
@@ -52,7 +52,7 @@ BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError")
 TEXT_STUB = "YOUR ANSWER HERE"
-SCHEMA_VERSION = 4  # nbgrader >= 0.9
+SCHEMA_VERSION = 3  # nbgrader 0.6-0.9 (0.9.6, the latest release, validates schema 3 exactly)
 KINDS = {"markdown", "code", "solution", "tests", "manual"}
 _MARKER = re.compile(r"^(\s*)(### (BEGIN|END) SOLUTION)\s*$")
 _HEADER = re.compile(r"^%% (\w+)((?: \w+=\S+)*)\s*$")

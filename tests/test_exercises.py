@@ -632,13 +632,13 @@ NBGRADER_KEYS = {"schema_version", "grade", "locked", "solution", "task", "grade
 
 
 def _check_nbgrader_metadata(nb: dict, name: str) -> None:
-    """nbgrader's schema-4 rules: keys and types, grade ids, points, markdown grade <=> solution, unique ids."""
+    """nbgrader's schema-3 rules: keys and types, grade ids, points, markdown grade <=> solution, unique ids."""
     ids = set()
     for cell in nb["cells"]:
         meta = cell["metadata"]["nbgrader"]
         where = f"{name} {meta.get('grade_id')}"
         assert set(meta) <= NBGRADER_KEYS and {"schema_version", "grade", "locked", "solution"} <= set(meta), where
-        assert meta["schema_version"] == 4, where
+        assert meta["schema_version"] == 3, where
         assert all(isinstance(meta[k], bool) for k in ("grade", "locked", "solution")), where
         assert re.fullmatch(r"[a-zA-Z0-9_\-]+", meta["grade_id"]), where
         assert meta["grade_id"] not in ids, f"{where}: duplicate grade id"
