@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
 import os
 import re
 from collections.abc import Callable
@@ -122,7 +121,6 @@ def checker(points: float = 1, kind: str = "code", answer: str = "function") -> 
 
     def decorate(func: Callable) -> Callable[..., Score]:
         name = func.__name__
-        extra = [p for p in inspect.signature(func).parameters.values()][2:]
 
         @functools.wraps(func)
         def wrapper(student: Any = None, *args: Any, seed: int | None = None, **kwargs: Any) -> Score:
@@ -150,7 +148,6 @@ def checker(points: float = 1, kind: str = "code", answer: str = "function") -> 
         wrapper.kind = kind
         wrapper.answer = answer
         wrapper.wrong_answers = wrong_answers(func.__doc__)
-        wrapper.extra_parameters = tuple(p.name for p in extra)
         return wrapper
 
     return decorate
@@ -247,10 +244,6 @@ def choice(value: Any, options: str, what: str = "your answer") -> str:
 
 
 # -- random inputs ----------------------------------------------------------------------------------
-
-
-def make_rng(seed: int | None) -> np.random.Generator:
-    return np.random.default_rng(DEFAULT_SEED if seed is None else seed)
 
 
 def random_unitary(rng: np.random.Generator, dim: int) -> np.ndarray:
