@@ -10,6 +10,7 @@ from .plots import (
     bloch_shrink,
     comparison_curves,
     comparison_table,
+    curriculum_curve,
     energy_landscape,
     error_curve,
     learning_curve,
@@ -23,6 +24,7 @@ from .plots import (
 __all__ = [
     "comparison_curves",
     "comparison_table",
+    "curriculum_curve",
     "bloch_shrink",
     "circuit_figsize",
     "draw",
