@@ -20,9 +20,9 @@ def bias():
 
 
 def _error(mdp, q_history, q_star):
-    """Mean |Q - Q*| over the table's meaningful entries, per episode (and run)."""
-    diff = np.abs(np.asarray(q_history) - q_star)
-    return np.nanmean(np.where(mdp.decisions, diff, np.nan), axis=(-2, -1))
+    out = tb.q_error(mdp, q_history, q_star)
+    assert out.shape == np.shape(q_history)[:-2]
+    return out
 
 
 # -- the MDPs ---------------------------------------------------------------------------------------

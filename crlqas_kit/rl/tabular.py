@@ -289,40 +289,56 @@ def _argmax_legal(q_row: jax.Array, legal_row: jax.Array) -> jax.Array:
     return jnp.argmax(jnp.where(legal_row, q_row, -jnp.inf))
 
 
-def _td_update(cfg: QLearningConfig, mdp: TabularMDP, key, tables, transition):
+class _Hyper(NamedTuple):
+    """The numbers of a :class:`QLearningConfig` that are traced: changing them does not recompile."""
+
+    alpha: jax.Array
+    epsilon: jax.Array
+    q0: jax.Array
+    target_every: jax.Array
+    double: jax.Array
+
+    @classmethod
+    def of(cls, cfg: QLearningConfig) -> _Hyper:
+        f32 = jnp.float32
+        return cls(f32(cfg.alpha), f32(cfg.epsilon), f32(cfg.q0), jnp.int32(cfg.target_every), jnp.bool_(cfg.double))
+
+
+def _td_update(h: _Hyper, mdp: TabularMDP, key, tables, transition):
     """One Q-learning (or double Q-learning) update of ``tables = (qa, qb, qt)`` on ``(s, a, r, s2, term)``."""
     s, a, r, s2, term = transition
     qa, qb, qt = tables
     legal2 = mdp.legal[s2]
-    if cfg.double:
 
-        def update(q_sel, q_eval):  # q_sel picks the next action, q_eval says what it is worth
-            y = r + mdp.gamma * jnp.where(term, 0.0, q_eval[s2, _argmax_legal(q_sel[s2], legal2)])
-            return q_sel.at[s, a].add(cfg.alpha * (y - q_sel[s, a]))
+    def towards(q, value):  # q(s, a) a step alpha towards y = r + gamma * value (y = r if s2 is terminal)
+        y = r + mdp.gamma * jnp.where(term, 0.0, value)
+        return q.at[s, a].add(h.alpha * (y - q[s, a]))
 
-        first = jax.random.bernoulli(key)
-        return jnp.where(first, update(qa, qb), qa), jnp.where(first, qb, update(qb, qa)), qt
-    bootstrap = qt if cfg.target_every > 1 else qa
-    y = r + mdp.gamma * jnp.where(term, 0.0, _max_legal(bootstrap[s2], legal2))
-    return qa.at[s, a].add(cfg.alpha * (y - qa[s, a])), qb, qt
+    # Q-learning: the max over the table itself, or over its target copy
+    single = towards(qa, _max_legal(jnp.where(h.target_every > 1, qt, qa)[s2], legal2))
+    # double Q-learning: one table picks the next action, the other says what it is worth
+    first = jax.random.bernoulli(key)
+    double_a = jnp.where(first, towards(qa, qb[s2, _argmax_legal(qa[s2], legal2)]), qa)
+    double_b = jnp.where(first, qb, towards(qb, qa[s2, _argmax_legal(qb[s2], legal2)]))
+    return jnp.where(h.double, double_a, single), jnp.where(h.double, double_b, qb), qt
 
 
-def _episode(cfg: QLearningConfig, mdp: TabularMDP, carry, key):
-    """One episode of at most ``cfg.max_steps`` actions (steps after its end change nothing)."""
-    C = max(cfg.replay, 1)
+def _episode(h: _Hyper, mdp: TabularMDP, max_steps: int, replay: int, updates: int, history: bool, carry, key):
+    """One episode of at most ``max_steps`` actions (steps after its end change nothing)."""
+    C = max(replay, 1)
 
     def step(state, k):
         tables, buffer, n_updates, s, alive, t, ret, first = state
         k_act, k_rew, k_upd = jax.random.split(k, 3)
         qa, qb, _ = tables
-        a = epsilon_greedy(k_act, (qa + qb if cfg.double else qa)[s], mdp.legal[s], cfg.epsilon)
+        a = epsilon_greedy(k_act, jnp.where(h.double, qa + qb, qa)[s], mdp.legal[s], h.epsilon)
         s2 = mdp.next_state[s, a]
         r = mdp.reward[s, a] + mdp.reward_std[s, a] * jax.random.normal(k_rew, dtype=qa.dtype)
         term = mdp.terminal[s2]
         first = jnp.where(t == 0, a, first)
         ret = ret + jnp.where(alive, mdp.gamma**t * r, 0.0)
-        (bs, ba, br, bs2, bterm), size, pos = buffer
-        if cfg.replay:  # store the transition (only while the episode runs)
+        if replay:  # store the transition (only while the episode runs)
+            (bs, ba, br, bs2, bterm), size, pos = buffer
             bs, ba, br = bs.at[pos].set(s), ba.at[pos].set(a), br.at[pos].set(r)
             bs2, bterm = bs2.at[pos].set(s2), bterm.at[pos].set(term)
             new_buffer = ((bs, ba, br, bs2, bterm), jnp.minimum(size + 1, C), (pos + 1) % C)
@@ -331,21 +347,24 @@ def _episode(cfg: QLearningConfig, mdp: TabularMDP, carry, key):
         def learn(u, carry):  # one update, on a stored transition or on the latest one
             new_tables, new_updates = carry
             k_pick, k_td = jax.random.split(jax.random.fold_in(k_upd, u))
-            if cfg.replay:
+            if replay:
                 (bs, ba, br, bs2, bterm), size, _ = buffer
                 i = jax.random.randint(k_pick, (), 0, jnp.maximum(size, 1))
                 transition = (bs[i], ba[i], br[i], bs2[i], bterm[i])
             else:
                 transition = (s, a, r, s2, term)
-            qa_, qb_, qt_ = _td_update(cfg, mdp, k_td, new_tables, transition)
-            if cfg.target_every > 1:  # the target copy follows the table every target_every updates
-                qt_ = jnp.where((new_updates + 1) % cfg.target_every == 0, qa_, qt_)
+            qa_, qb_, qt_ = _td_update(h, mdp, k_td, new_tables, transition)
+            # the target copy follows the table every target_every updates
+            qt_ = jnp.where((h.target_every > 1) & ((new_updates + 1) % h.target_every == 0), qa_, qt_)
             return (qa_, qb_, qt_), new_updates + 1
 
-        new_tables, new_updates = jax.lax.fori_loop(0, cfg.updates, learn, (tables, n_updates))
+        if updates == 1:
+            new_tables, new_updates = learn(0, (tables, n_updates))
+        else:
+            new_tables, new_updates = jax.lax.fori_loop(0, updates, learn, (tables, n_updates))
         tables = jax.tree.map(lambda new, old: jnp.where(alive, new, old), new_tables, tables)
         n_updates = jnp.where(alive, new_updates, n_updates)
-        done = term | (t + 1 >= cfg.max_steps)
+        done = term | (t + 1 >= max_steps)
         s = jnp.where(alive, s2, s)
         return (tables, buffer, n_updates, s, alive & ~done, t + alive.astype(t.dtype), ret, first), None
 
@@ -353,27 +372,38 @@ def _episode(cfg: QLearningConfig, mdp: TabularMDP, carry, key):
     zero = jnp.zeros((), tables[0].dtype)
     init = (tables, buffer, n_updates, jnp.asarray(mdp.start), jnp.asarray(True), jnp.asarray(0), zero, jnp.asarray(0))
     (tables, buffer, n_updates, _, _, length, ret, first), _ = jax.lax.scan(
-        step, init, jax.random.split(key, cfg.max_steps)
+        step, init, jax.random.split(key, max_steps)
     )
-    q = (tables[0] + tables[1]) / 2 if cfg.double else tables[0]
-    out = (ret, length, first, _max_legal(q[mdp.start], mdp.legal[mdp.start]), q if cfg.history else jnp.zeros((0,)))
+    q = jnp.where(h.double, (tables[0] + tables[1]) / 2, tables[0])
+    out = (ret, length, first, _max_legal(q[mdp.start], mdp.legal[mdp.start]), q if history else jnp.zeros((0,)))
     return (tables, buffer, n_updates), out
 
 
-@partial(jax.jit, static_argnums=2)
-def _q_learning(key: jax.Array, mdp: TabularMDP, cfg: QLearningConfig) -> QLearningResult:
+def _learn(
+    key: jax.Array, mdp: TabularMDP, h: _Hyper, episodes: int, max_steps: int, replay: int, updates: int, history: bool
+):
     S, A = mdp.next_state.shape
-    C = max(cfg.replay, 1)
-    q = jnp.full((S, A), cfg.q0, jnp.float32)
+    C = max(replay, 1)
+    q = jnp.full((S, A), h.q0, jnp.float32)
     tables = (q, q, q)  # table A, table B (double Q-learning only), the target copy (target_every > 1 only)
     ints, floats = jnp.zeros(C, jnp.int32), jnp.zeros(C, jnp.float32)
     buffer = ((ints, ints, floats, ints, jnp.zeros(C, bool)), jnp.asarray(0), jnp.asarray(0))
-    (tables, _, _), (ret, length, first, value, history) = jax.lax.scan(
-        partial(_episode, cfg, mdp), (tables, buffer, jnp.asarray(0)), jax.random.split(key, cfg.episodes)
+    body = partial(_episode, h, mdp, max_steps, replay, updates, history)
+    (tables, _, _), (ret, length, first, value, hist) = jax.lax.scan(
+        body, (tables, buffer, jnp.asarray(0)), jax.random.split(key, episodes)
     )
-    q = (tables[0] + tables[1]) / 2 if cfg.double else tables[0]
-    history = history if cfg.history else jnp.zeros((0, S, A), q.dtype)
-    return QLearningResult(q, ret, length, first, value, history)
+    q = jnp.where(h.double, (tables[0] + tables[1]) / 2, tables[0])
+    return QLearningResult(q, ret, length, first, value, hist if history else jnp.zeros((0, S, A), q.dtype))
+
+
+@partial(jax.jit, static_argnums=(3, 4))
+def _run(keys: jax.Array, mdp: TabularMDP, h: _Hyper, static: tuple[int, int, int, int, bool], batched: bool):
+    """Compiled once per (episodes, max_steps, replay capacity, history) and batching; the rest is traced."""
+    episodes, max_steps, replay, updates, history = static
+    learn = partial(
+        _learn, mdp=mdp, h=h, episodes=episodes, max_steps=max_steps, replay=replay, updates=updates, history=history
+    )
+    return jax.vmap(learn)(keys) if batched else learn(keys)
 
 
 def q_learning(
@@ -388,14 +418,25 @@ def q_learning(
     :math:`y = r + \\gamma\\, Q_B(s', \\arg\\max_{a'} Q_A(s', a'))` for table A (and the mirror image
     for B, one of the two at random per update). ``key``: a PRNG key or an integer seed; the same
     key gives the same result. ``runs``: that many independent runs (keys split from ``key``), the
-    result's fields stacked along a leading axis.
+    result's fields stacked along a leading axis. ``episodes``, ``max_steps``, ``replay``, ``updates``
+    and ``history`` shape the compiled function; changing ``alpha``, ``epsilon``, ``q0``,
+    ``target_every`` or ``double`` reuses it.
     """
     config = dataclasses.replace(config or QLearningConfig(), **options)
     key = jax.random.key(key) if isinstance(key, int) else key
+    static = (config.episodes, config.max_steps, config.replay, config.updates, config.history)
     if runs is None:
-        return _q_learning(key, mdp, config)
+        return _run(key, mdp, _Hyper.of(config), static, False)
     check_int(runs, "runs")
-    return jax.vmap(lambda k: _q_learning(k, mdp, config))(jax.random.split(key, runs))
+    return _run(jax.random.split(key, runs), mdp, _Hyper.of(config), static, True)
+
+
+@jax.jit
+def _act(key: jax.Array, mdp: TabularMDP, q_row: jax.Array, s, epsilon):
+    """One epsilon-greedy action in ``s`` and its (noisy) reward."""
+    k_act, k_rew = jax.random.split(key)
+    a = epsilon_greedy(k_act, q_row, mdp.legal[s], epsilon)
+    return a, mdp.reward[s, a] + mdp.reward_std[s, a] * jax.random.normal(k_rew)
 
 
 def rollout(
@@ -405,15 +446,14 @@ def rollout(
     (names, not indices): epsilon-greedy on ``q`` (default: all zeros, so ``epsilon=1`` is the
     random policy and ``epsilon=0`` with a learned ``q`` the greedy one)."""
     check_int(max_steps, "max_steps")
+    check_probability(epsilon, "epsilon")
     key = jax.random.key(key) if isinstance(key, int) else key
-    q = jnp.zeros(mdp.next_state.shape) if q is None else jnp.asarray(q)
-    q = jnp.where(jnp.isnan(q), 0.0, q)
+    q = np.zeros(mdp.next_state.shape, np.float32) if q is None else np.asarray(q, np.float32)
+    q = np.where(np.isnan(q), 0.0, q)
     s, steps = mdp.start, []
     for t, k in enumerate(jax.random.split(key, max_steps)):
-        k_act, k_rew = jax.random.split(k)
-        a = int(epsilon_greedy(k_act, q[s], jnp.asarray(mdp.legal[s]), epsilon))
+        a, r = (x.item() for x in _act(k, mdp, q[s], s, np.float32(epsilon)))
         s2 = int(mdp.next_state[s, a])
-        r = float(mdp.reward[s, a] + mdp.reward_std[s, a] * jax.random.normal(k_rew))
         terminated = bool(mdp.terminal[s2])
         steps.append(
             {
@@ -443,6 +483,14 @@ def greedy_policy(mdp: TabularMDP, q) -> dict[str, str]:
     return {mdp.states[s]: mdp.actions[int(np.argmax(q[s]))] for s in range(mdp.n_states) if not mdp.terminal[s]}
 
 
+def q_error(mdp: TabularMDP, q, reference) -> np.ndarray:
+    """Mean ``|Q - reference|`` over the table's meaningful entries (:attr:`TabularMDP.decisions`),
+    over the last two axes: a table gives a number, a history ``(E, S, A)`` a curve, runs of
+    histories ``(R, E, S, A)`` one curve per run."""
+    diff = np.abs(np.asarray(q, float) - np.asarray(reference, float))
+    return np.nanmean(np.where(mdp.decisions, diff, np.nan), axis=(-2, -1))
+
+
 def max_estimates(
     key: jax.Array | int, means, std: float = 1.0, samples: int = 10, runs: int = 10_000
 ) -> dict[str, np.ndarray]:
@@ -456,12 +504,19 @@ def max_estimates(
     "double": (runs,), "true": max(means)}``: the single estimator is biased upwards, the double
     one is not (it may be biased downwards).
     """
-    means = jnp.asarray(means, jnp.float32)
+    means = np.asarray(means, np.float32)
     check_int(samples, "samples", minimum=2)
     check_int(runs, "runs")
+    check_number(std, "std", strict=False)
     key = jax.random.key(key) if isinstance(key, int) else key
+    single, double = _max_estimates(key, means, np.float32(std), samples, runs)
+    return {"single": np.asarray(single), "double": np.asarray(double), "true": float(means.max())}
+
+
+@partial(jax.jit, static_argnums=(3, 4))
+def _max_estimates(key: jax.Array, means: jax.Array, std: jax.Array, samples: int, runs: int):
     x = means[:, None] + std * jax.random.normal(key, (runs, means.size, samples))
     half = samples // 2
     pick = jnp.argmax(x[..., :half].mean(-1), axis=-1)
     double = jnp.take_along_axis(x[..., half:].mean(-1), pick[:, None], axis=-1)[:, 0]
-    return {"single": np.asarray(x.mean(-1).max(-1)), "double": np.asarray(double), "true": float(means.max())}
+    return x.mean(-1).max(-1), double
