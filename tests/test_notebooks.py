@@ -20,7 +20,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
-MAIN = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+MAIN = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]*_*.ipynb"))  # 04b_... sorts between 04_ and 05_
 SOLUTIONS = sorted((NOTEBOOKS_DIR / "exercises" / "solutions").glob("ex*.ipynb"))
 STUDENTS = sorted((NOTEBOOKS_DIR / "exercises").glob("ex*.ipynb"))
 COMMITTED = sorted(p for p in NOTEBOOKS_DIR.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
@@ -34,6 +34,7 @@ EXPECTED_MAIN = [
     "02_noise_channels",
     "03_molecular_hamiltonians",
     "04_vqe_and_spsa",
+    "04b_rl_primer",
     "05_qas_environment",
     "06_dqn_agent",
     "07_crlqas_search",
