@@ -9,7 +9,8 @@ large batches of energies use both cores.
 
 The search layer is exported lazily (``ck.search``, ``ck.SearchConfig``, ``ck.Results``,
 ``ck.load_run``, ``ck.InteractiveEnv``): ``import crlqas_kit`` stays light (no flax, optax or
-matplotlib) until one of them is used. :func:`notebook_mode` is the notebooks' fast flag.
+matplotlib) until one of them is used. :func:`notebook_mode` is the notebooks' fast flag and
+:func:`versions` their last line.
 """
 
 import importlib
@@ -51,6 +52,20 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
+def versions() -> str:
+    """One line for the last cell of a notebook: the versions of the kit, JAX, jaxlib, flax, numpy and
+    Python, today's date and the notebook mode (what a reader needs to reproduce its outputs)."""
+    import datetime
+
+    from .results import package_versions
+
+    found = {**package_versions(), "crlqas_kit": __version__}
+    names = ("crlqas_kit", "jax", "jaxlib", "flax", "numpy", "python")
+    return ", ".join(f"{name} {found[name]}" for name in names) + (
+        f"; run on {datetime.date.today().isoformat()} in {notebook_mode()} mode"
+    )
+
+
 def notebook_mode() -> str:
     """``"fast"`` under CI (``CI=true``: notebooks run a tiny version, tested top to bottom) and
     ``"full"`` otherwise (Binder, a laptop). The notebooks branch on ``ck.notebook_mode() == "fast"``."""
@@ -64,6 +79,7 @@ __all__ = [
     "list_problems",
     "load_problem",
     "notebook_mode",
+    "versions",
     *_LAZY,
     *_sim_all,
 ]

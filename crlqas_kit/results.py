@@ -346,6 +346,49 @@ def learning_stats(episodes, window: int = 100) -> dict[str, list]:
     return out
 
 
+def curriculum_trace(run: Results, seed: int) -> dict[str, Any]:
+    """What the curriculum did in one seed of a run: :func:`crlqas_kit.rl.curriculum.trace` over its log.
+
+    The rule is re-run from the logged ``success`` of each training episode, with the episode's
+    logged final energy standing in for its best energy (the log keeps only the final one; they
+    differ only when a later gate made the energy worse), from the first episode's logged
+    threshold and the run's ``E_min``. Returns the trace's per-episode arrays plus ``episode``,
+    ``gap`` (``|E - E_min|`` at each episode's end: what the success test compares with xi),
+    ``error`` (the true ``|E - E0|``), ``logged_threshold``, ``e_min`` and ``config``
+    (the run's :class:`~crlqas_kit.rl.curriculum.CurriculumConfig`). ``threshold`` equal to
+    ``logged_threshold`` checks that the run followed the rule. Random search has no curriculum:
+    a ``ValueError``.
+    """
+    from .problems import load_problem
+    from .rl import curriculum
+    from .rl.env import reference_minimum
+
+    episodes = run.episodes_of(seed)
+    if not episodes:
+        raise ValueError(f"the run has no training episodes of seed {seed} (seeds: {run.seeds})")
+    if getattr(run.config, "agent", "ddqn") == "random-search":
+        raise ValueError("a random-search run has no curriculum (its episodes are independent circuits)")
+    e_min = float(run.problem["e0"]) if run.config.e_min == "exact" else None
+    if e_min is None:
+        e_min = reference_minimum(load_problem(run.config.problem), run.config.e_min)
+    out: dict[str, Any] = curriculum.trace(
+        run.config.curriculum,
+        [e["success"] for e in episodes],
+        [e["energy"] for e in episodes],
+        episodes[0]["threshold"],
+        e_min,
+    )
+    out.update(
+        episode=np.array([e["episode"] for e in episodes]),
+        gap=np.abs(np.array([e["energy"] for e in episodes]) - e_min),
+        error=np.array([e["error"] for e in episodes]),
+        logged_threshold=np.array([e["threshold"] for e in episodes]),
+        e_min=e_min,
+        config=run.config.curriculum,
+    )
+    return out
+
+
 def _read_json(path: Path, what: str) -> Any:
     run_dir.check_size(path, run_dir.MAX_JSON_BYTES)
     try:

@@ -21,7 +21,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
-MAIN = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+MAIN = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]*_*.ipynb"))  # 04b_... sorts between 04_ and 05_
 # Exercise solutions live outside the Binder tree; test_exercises.py runs the exercise notebooks.
 SOLUTIONS = sorted((ROOT / "instructor" / "solutions").glob("ex*.ipynb"))
 STUDENTS = sorted((NOTEBOOKS_DIR / "exercises").glob("ex*.ipynb"))
@@ -36,6 +36,7 @@ EXPECTED_MAIN = [
     "02_noise_channels",
     "03_molecular_hamiltonians",
     "04_vqe_and_spsa",
+    "04b_rl_primer",
     "05_qas_environment",
     "06_dqn_agent",
     "07_crlqas_search",

@@ -13,7 +13,8 @@ collapses when ``E_min`` is the exact E0: a greedy reset at ``E_best ~ E0`` give
 ``xi = |E_min - E_best| + delta ~ delta``, and ``K`` shrinks of ``delta/K`` then leave
 ``xi ~ 1e-11``, so no episode can succeed until the next reset. ``xi0 > delta`` is required.
 Evaluation episodes must not update the curriculum: :func:`update` with
-``evaluation=True`` returns the state unchanged.
+``evaluation=True`` returns the state unchanged. :func:`trace` runs the rule over a finished
+run's episodes to show what it did (notebook 07).
 
 ``xi0``: the published values are distances from a "fake" minimum; with the exact ``E0`` as
 ``E_min`` the kit derives ``xi0`` from the problem -- by default the Hartree-Fock error
@@ -24,11 +25,15 @@ then tighten the threshold towards the best energy found (see :func:`crlqas_kit.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._checks import check_int, check_number
+from .._x64 import enable_x64
 
 #: The published initial thresholds xi0 (spec section 6), measured from the "fake" minimum
 #: ``constant - sum |w_i|``: used when ``e_min="pauli-bound"``.
@@ -117,3 +122,44 @@ def update(
     successes = jnp.where(greedy, 0, successes)
     shrinks = jnp.where(greedy, 0, shrinks)
     return CurriculumState(threshold, best, successes, shrinks, episodes)
+
+
+def trace(
+    config: CurriculumConfig, success: Sequence[bool], episode_best_energy: Sequence[float], threshold0: float, e_min
+) -> dict[str, np.ndarray]:
+    """Run the curriculum over a sequence of finished episodes (in float64) and return what it did.
+
+    ``success[i]`` and ``episode_best_energy[i]`` describe training episode ``i + 1``. Returns
+    per-episode arrays: ``threshold`` (the xi the episode ran under), ``next_threshold`` (xi after its
+    update), ``count`` (successes since the last shrink or reset, this episode included: a shrink
+    when it reaches ``N_s``), ``successes`` and ``shrinks`` (the counters after the update), ``best_energy`` (``E_best``
+    after it), and the booleans ``shrink`` (xi shrank by ``delta / K``; a greedy reset after the
+    same episode overrides it) and ``greedy`` (a greedy reset followed the episode).
+    :func:`crlqas_kit.results.curriculum_trace` applies it to a run directory.
+    """
+    success = np.asarray(success, bool)
+    energies = np.asarray(episode_best_energy, float)
+    if success.shape != energies.shape or success.ndim != 1:
+        raise ValueError(f"success and energies must be 1-D of one length, got {success.shape} and {energies.shape}")
+    with enable_x64():
+        state0 = init(config, threshold0, e_min)
+
+        def body(state, xs):
+            new = update(config, state, xs[0], xs[1], e_min)
+            shrink = (state.successes + xs[0] >= config.n_successes) & (state.shrinks < config.n_shrinks)
+            greedy = new.episodes % config.greedy_period == 0
+            count = state.successes + xs[0]
+            return new, (
+                state.threshold,
+                new.threshold,
+                count,
+                new.successes,
+                new.shrinks,
+                new.best_energy,
+                shrink,
+                greedy,
+            )
+
+        _, out = jax.lax.scan(body, state0, (jnp.asarray(success), jnp.asarray(energies)))
+    names = ("threshold", "next_threshold", "count", "successes", "shrinks", "best_energy", "shrink", "greedy")
+    return {name: np.asarray(value) for name, value in zip(names, out, strict=True)}

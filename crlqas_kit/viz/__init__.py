@@ -8,11 +8,12 @@ figures work without ipywidgets).
 from .draw import circuit_figsize, draw, draw_text, format_angle, layers
 from .plots import bloch_shrink, energy_landscape, param_names, ptm_heatmap, spsa_trace
 from .report import comparison_table, write_report
-from .search_curves import comparison_curves, error_curve, learning_curve, threshold_curve
+from .search_curves import comparison_curves, curriculum_curve, error_curve, learning_curve, threshold_curve
 
 __all__ = [
     "comparison_curves",
     "comparison_table",
+    "curriculum_curve",
     "bloch_shrink",
     "circuit_figsize",
     "draw",

@@ -6,9 +6,10 @@
 (``"landscape"``, ``"trace:<label>"``, ...) for tests.
 
 A search's figures (:func:`learning_curve`, :func:`error_curve`, :func:`threshold_curve`,
-:func:`comparison_curves`, :func:`best_entry`) live in :mod:`crlqas_kit.viz.search_curves` and the
-report (:func:`write_report`, :func:`comparison_table`, :func:`comparison_summary`) in
-:mod:`crlqas_kit.viz.report`; both are re-exported here, where they were until issue 13.
+:func:`comparison_curves`, :func:`curriculum_curve`, :func:`best_entry`) live in
+:mod:`crlqas_kit.viz.search_curves` and the report (:func:`write_report`,
+:func:`comparison_table`, :func:`comparison_summary`) in :mod:`crlqas_kit.viz.report`; both
+are re-exported here, where they were until issue 13.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .report import comparison_summary, comparison_table, write_report  # noqa: 
 from .search_curves import (  # noqa: F401  (re-exported)
     best_entry,
     comparison_curves,
+    curriculum_curve,
     error_curve,
     learning_curve,
     threshold_curve,

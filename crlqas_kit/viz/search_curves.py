@@ -98,6 +98,58 @@ _PANELS = (
 
 
 @shown_once
+def curriculum_curve(run, seed: int = 0, ax=None):
+    """What the curriculum did in one seed of a run (:func:`crlqas_kit.results.curriculum_trace`).
+
+    Top (log scale): the threshold ξ each training episode ran under (steps), each episode's
+    ``|E − E_min|`` at its end (dots: filled when the episode succeeded, i.e. ended below its ξ),
+    the best ``|E_best − E_min|`` so far (dashed), the greedy resets (dotted vertical lines) and
+    the shrinks of ξ by δ/K (triangles). Bottom: the success counter (successes since the last
+    shrink or reset, the episode's own included) against N_s. ``ax``: two Axes (top, bottom), or None for a new figure.
+    """
+    from ..results import curriculum_trace
+
+    t = curriculum_trace(run, seed)
+    cfg = t["config"]
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(
+            2, 1, figsize=(9, 5), sharex=True, layout="constrained", gridspec_kw={"height_ratios": [2.2, 1]}
+        )
+    else:
+        axes = list(ax)
+        if len(axes) != 2:
+            raise ValueError(f"curriculum_curve draws two panels: pass two Axes, got {len(axes)}")
+        fig = axes[0].figure
+    top, bottom = axes
+    ep = t["episode"]
+    edges = np.concatenate([ep - 0.5, [ep[-1] + 0.5]])
+    top.stairs(t["threshold"], edges, baseline=None, color="C0", lw=1.8, label="threshold ξ", gid="threshold")
+    gap = np.maximum(t["gap"], 1e-12)
+    won = np.asarray(t["gap"] < t["threshold"])
+    top.semilogy(ep[won], gap[won], "o", ms=3.5, color="C2", label="|E − E_min|: success", gid="success")
+    top.semilogy(ep[~won], gap[~won], "o", ms=3.5, mfc="none", color="C3", label="|E − E_min|: no success", gid="fail")
+    best = np.maximum(np.abs(t["best_energy"] - t["e_min"]), 1e-12)
+    top.semilogy(ep, best, "--", color="0.4", lw=1, label="best |E_best − E_min| so far", gid="best")
+    lowered = t["shrink"] & (t["next_threshold"] < t["threshold"])
+    top.plot(ep[lowered] + 0.5, t["next_threshold"][lowered], "v", color="C0", ms=5, label="ξ − δ/K", gid="shrink")
+    for i, e in enumerate(ep[t["greedy"]]):
+        top.axvline(e + 0.5, color="0.6", ls=":", lw=1, label=None if i else "greedy reset", gid="greedy")
+        bottom.axvline(e + 0.5, color="0.6", ls=":", lw=1)
+    top.axhline(CHEMICAL_ACCURACY, color="k", ls="--", lw=0.8, label="chemical accuracy", gid="chemical_accuracy")
+    title = f"Curriculum of seed {seed}: T = {cfg.greedy_period}, N_s = {cfg.n_successes}, K = {cfg.n_shrinks}"
+    top.set(ylabel="Ha", title=f"{title}, δ = {cfg.delta:g} Ha")
+    top.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    bottom.stairs(t["count"], edges, baseline=None, color="C2", gid="successes")
+    bottom.axhline(cfg.n_successes, color="C0", ls="--", lw=1, label=f"N_s = {cfg.n_successes}: shrink")
+    bottom.set(xlabel="training episode", ylabel="successes", ylim=(-0.3, cfg.n_successes + 0.6))
+    bottom.set_xlim(0.5, ep[-1] + 0.5)
+    bottom.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+@shown_once
 def comparison_curves(runs: Mapping[str, Any], window: int | None = None):
     """Learning curves of several runs on one figure (e.g. ``{"DDQN": res, "random": res2}``).
 
