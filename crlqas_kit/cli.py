@@ -391,9 +391,8 @@ def cmd_sweep(args) -> int:
     """Every (configuration, seed) of a grid as a Ray task: see :mod:`crlqas_kit.sweep`."""
     from .sweep import load_grid, sweep
 
-    given = {
-        key: getattr(args, attr) for attr, key in _GRID_OPTIONS.items() if getattr(args, attr) not in (None, False)
-    }
+    values = {key: getattr(args, attr) for attr, key in _GRID_OPTIONS.items()}
+    given = {key: value for key, value in values.items() if value is not None and value is not False}  # 0 is given
     if args.grid is not None:
         if given:
             flags = ", ".join("--" + k.replace("_", "-") for k in given)

@@ -349,7 +349,7 @@ def run_state(path: str | Path, run: RunSpec) -> str:
     Finished: the newest checkpoint holds the run's episodes, or its stopping rule was met (the
     checkpoint's training seconds, accurate episodes, evaluations). A ``SweepError`` when the
     directory holds another run or files the kit does not write."""
-    from .autosave import RUN_FILES, check_out
+    from .autosave import RUN_FILES, check_out, describe_run
 
     path = Path(path)
     if not path.exists():
@@ -364,8 +364,11 @@ def run_state(path: str | Path, run: RunSpec) -> str:
         return "partial" if any(path.iterdir()) else "new"
     try:
         check_out(path, run.config, [run.seed], resuming=True)
-    except ValueError as err:
-        raise SweepError(str(err).replace(" or pass --force to replace it", "")) from None
+    except ValueError:
+        raise SweepError(
+            f"{path} holds another run ({describe_run(path)}) than this sweep's {run.name}; "
+            "move it away or choose a new --out"
+        ) from None
     progress = _checkpoint_progress(path)
     if progress is None:
         return "partial"
@@ -570,9 +573,30 @@ def _start_ray(ray: Any, address: str | None, num_cpus: int | None, env: dict[st
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage-stats notice on every sweep
     if address:
+        _token_auth_like_ray_start()
         ray.init(address=address, runtime_env=runtime_env, **quiet)
     else:
         ray.init(num_cpus=num_cpus, object_store_memory=200 * 2**20, runtime_env=runtime_env, **quiet)
+
+
+def _token_auth_like_ray_start() -> None:
+    """Send Ray's authentication token when joining a cluster by address, if this machine has one.
+
+    ``ray start`` turns token authentication on when ``RAY_AUTH_MODE`` is unset and a token
+    exists (``~/.ray/auth_token``, which a local ``ray.init()`` creates); ``ray.init(address=...)``
+    does not, and would then be refused by such a head. The same rule here; a cluster without
+    authentication accepts the token too. An explicit ``RAY_AUTH_MODE`` is left alone."""
+    if os.environ.get("RAY_AUTH_MODE") is not None:
+        return
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH") or str(Path.home() / ".ray" / "auth_token")
+    if os.environ.get("RAY_AUTH_TOKEN") or Path(path).is_file():
+        os.environ["RAY_AUTH_MODE"] = "token"
+        try:  # Ray reads its configuration once: refresh it, as ray start does (Ray 2.60)
+            from ray._raylet import Config
+
+            Config.initialize("")
+        except (ImportError, AttributeError):
+            pass
 
 
 # ------------------------------------------------------------------------------ results
@@ -948,7 +972,7 @@ def _drive(
             pending[task.remote(run.to_dict(), where, float(save_every), code)] = run
             board.set(run.name, "pending")
 
-        for run in todo:
+        for run in submission_order(todo):
             submit(run)
         board.refresh()
         try:
@@ -987,6 +1011,19 @@ def _drive(
             signal.signal(signal.SIGTERM, old_term)
         ray.shutdown()
     return interrupted
+
+
+def submission_order(runs: Sequence[RunSpec]) -> list[RunSpec]:
+    """The runs taking turns over their configurations (the first seed of each, then the second, ...):
+    the first tasks compile different configurations side by side and the later ones find them in
+    the compilation cache, and every configuration has results early."""
+    groups: dict[str, list[RunSpec]] = {}
+    for run in runs:
+        groups.setdefault(run.configuration, []).append(run)
+    order = []
+    for i in range(max(len(g) for g in groups.values())):
+        order += [g[i] for g in groups.values() if i < len(g)]
+    return order
 
 
 def _raise_interrupt(signum, frame) -> None:
