@@ -19,9 +19,11 @@ run made alone.
   count or the run's stopping rule reached); an unfinished one resumes from its checkpoint
   (``load_checkpoint``, the exact resume); a task whose worker dies is retried by Ray
   (``max_retries``) and the retry resumes from the run's last periodic save (every
-  ``save_every`` seconds, default 30). Ctrl-C on the driver cancels the tasks: each running
-  search stops after its compiled chunk and saves (a second Ctrl-C stops at once, the runs keep
-  their last periodic save); running the same sweep again continues.
+  ``save_every`` seconds, default 30). Ctrl-C (or SIGTERM) on the driver cancels the tasks: each
+  running search stops after its compiled chunk and saves (a second Ctrl-C stops waiting, the
+  runs keep their last periodic save); running the same sweep again continues.
+* **Order**: the tasks take turns over the configurations (:func:`submission_order`), so the
+  first ones compile different configurations side by side and the rest reuse them.
 * **Bookkeeping** in ``out``: ``sweep.json`` (the grid; a sweep into a directory holding another
   grid is refused, a grid that only adds runs is allowed), ``sweep_tasks/<run>.json`` (each
   attempt: worker pid, node, start, first episode, end), ``sweep_summary.json`` (the results per
@@ -762,6 +764,7 @@ class Board:
         self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
         self.status: dict[str, str] = {}
         self.best: dict[str, float] = {}
+        self.read: set[str] = set()
         self.lines = 0
         self.last = ""
         self.t0 = time.monotonic()
@@ -780,8 +783,11 @@ class Board:
         if not self.enabled:
             return
         for run in self.runs:
-            if self.status.get(run.name) in ("running", "finished", "skipped", "interrupted"):
-                err = self._best_error(run.name)
+            status = self.status.get(run.name)
+            if status == "running" or (status in ("finished", "skipped", "interrupted") and run.name not in self.read):
+                err = self._best_error(run.name)  # a running run's last save; a finished one's once
+                if status != "running":
+                    self.read.add(run.name)
                 if err is not None:
                     self.best[run.configuration] = min(err, self.best.get(run.configuration, math.inf))
         counts = {k: 0 for k in ("finished", "running", "failed", "pending", "interrupted")}
@@ -890,7 +896,7 @@ def sweep(
     for name in status:
         board.set(name, "skipped")
     errors: dict[str, str] = {}
-    timings: dict[str, Any] = {"submitted": {}, "ray_init_seconds": None}
+    timings: dict[str, Any] = {"submitted": {}, "attempts_before": {}, "ray_init_seconds": None}
     interrupted = False
     if not todo:
         board.note(f"sweep: all {len(runs)} runs of {out} are finished: nothing to do")
@@ -929,7 +935,7 @@ def sweep(
         row["attempts"] = len(attempts)
         if run.name in timings["submitted"]:
             row["submitted"] = timings["submitted"][run.name]
-            mine = [a for a in attempts if a.get("started", 0) >= row["submitted"] - 1]
+            mine = attempts[timings["attempts_before"][run.name] :]  # this sweep's attempts
             if mine:
                 row["started"] = mine[0].get("started")
                 row["first_episode"] = next((a["first_episode"] for a in mine if "first_episode" in a), None)
@@ -945,6 +951,7 @@ def _drive(
     ray, todo, out, address, num_cpus, cpus_per_run, max_retries, save_every, env, board, status, errors, timings
 ) -> bool:
     """Submit the runs to Ray, follow them, shut Ray down; True when stopped by Ctrl-C."""
+    code = code_digest()  # before Ray ships the sources: a change meanwhile shows as a mismatch
     t0 = time.monotonic()
     try:
         _start_ray(ray, address, num_cpus, _worker_env(env))
@@ -960,7 +967,6 @@ def _drive(
         old_term = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         task = ray.remote(num_cpus=cpus_per_run, max_retries=max_retries)(run_task)
-        code = code_digest()
         where = str(out.resolve())
         pending: dict[Any, RunSpec] = {}
         seen: dict[str, int] = {}  # attempts recorded before this sweep's submission
@@ -968,6 +974,7 @@ def _drive(
 
         def submit(run: RunSpec) -> None:
             seen[run.name] = len(_attempts(out, run.name))
+            timings["attempts_before"].setdefault(run.name, seen[run.name])
             timings["submitted"].setdefault(run.name, time.time())
             pending[task.remote(run.to_dict(), where, float(save_every), code)] = run
             board.set(run.name, "pending")

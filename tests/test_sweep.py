@@ -64,6 +64,13 @@ def attempt(out: Path, name: str) -> dict:
         return {}
 
 
+def proc_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0].lower()
+    except (OSError, IndexError):
+        return "zombie"
+
+
 def search_alone(out: Path, *argv: str) -> Path:
     """The run made by ``crlqas search`` in this process (the reference)."""
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -173,7 +180,7 @@ def test_lost_worker_and_ctrl_c_lose_nothing(ray_head, worker_env, tmp_path):
     """A run's worker is killed (SIGKILL) after a checkpoint: Ray retries the task, which resumes
     from the checkpoint. Then Ctrl-C on the driver: the search saves and stops, exit 130. The same
     command again resumes it to the end, and the run equals the same run made uninterrupted."""
-    out, name, total = tmp_path / "lost", "H2-2q_none_fast_seed3", 900
+    out, name, total = tmp_path / "lost", "H2-2q_none_fast_seed3", 600
     args = ["--problem", "H2-2q", "--seeds", "3", "--episodes", str(total)]
     env = {k: v for k, v in os.environ.items() if k != "CRLQAS_NO_COMPILE_CACHE"} | worker_env
     cmd = [sys.executable, "-m", "crlqas_kit.cli", "sweep", *args, "--address", ray_head, "--out", str(out)]
@@ -189,8 +196,10 @@ def test_lost_worker_and_ctrl_c_lose_nothing(ray_head, worker_env, tmp_path):
                 return 0
 
         wait_for("a checkpoint", lambda: saved() >= 50 and (out / name / "checkpoint.npz").exists(), driver)
-        pid, killed_at = attempt(out, name)["pid"], saved()
+        pid = attempt(out, name)["pid"]
         os.kill(pid, signal.SIGKILL)
+        wait_for("the worker's end", lambda: not Path(f"/proc/{pid}").exists() or "zombie" in proc_state(pid), driver)
+        killed_at = saved()  # config.json is written first in a save: at least the checkpoint's episodes
         # Ray starts the task again in a new worker; once it trains, Ctrl-C the driver
         wait_for(
             "the retry", lambda: "first_episode" in attempt(out, name) and attempt(out, name)["pid"] != pid, driver
