@@ -431,11 +431,6 @@ def run_task(spec: Mapping[str, Any], out: str, save_every: float, code: str | N
     has one, skip it if it is finished, else start it; returns what happened (``status``:
     ``finished``, ``skipped`` or ``interrupted``). ``code``: the driver's :func:`code_digest`,
     checked against this process's kit."""
-    import warnings
-
-    from .results import ResumeWarning, checkpoint_files
-    from .search import load_checkpoint, search
-
     run = RunSpec.from_dict(spec)
     root = Path(out)
     path = root / run.name
@@ -446,12 +441,30 @@ def run_task(spec: Mapping[str, Any], out: str, save_every: float, code: str | N
             f"the worker on {socket.gethostname()} imports another crlqas_kit ({Path(kit).parent}) than the driver's; "
             "install the same version on every node"
         )
+    if not (root / GRID_FILE).is_file():  # the driver wrote it before submitting
+        raise SweepError(
+            f"{root / GRID_FILE} is not visible on {socket.gethostname()}: --out must be storage every node "
+            "sees at the same path"
+        )
     update = _record_attempt(root, run.name, pid=os.getpid(), node=socket.gethostname(), started=time.time())
+    try:
+        return _make_run(run, path, save_every, update)
+    except BaseException as err:  # said in the task record too; a killed worker says nothing
+        update(finished=time.time(), status="interrupted" if isinstance(err, KeyboardInterrupt) else "failed")
+        raise
+
+
+def _make_run(run: RunSpec, path: Path, save_every: float, update: Callable[..., None]) -> dict[str, Any]:
+    import warnings
+
+    from .results import ResumeWarning, checkpoint_files
+    from .search import load_checkpoint, search
+
     state = run_state(path, run)
     if state == "finished":
         update(finished=time.time(), status="skipped")
         return {"name": run.name, "status": "skipped", "notes": []}
-    resume, force, notes = None, False, []
+    resume, notes = None, []
     if state == "partial" and checkpoint_files(path):
         try:
             with warnings.catch_warnings(record=True) as caught:
