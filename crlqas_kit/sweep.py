@@ -55,7 +55,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._checks import write_atomic
+from ._checks import check_int, check_number, write_atomic
 
 #: How to install Ray (the extra ``scale``), named by every "Ray is missing" error.
 SCALE_EXTRA = 'pip install "crlqas_kit[scale]"'
@@ -233,20 +233,16 @@ def _expand_block(block: dict[str, Any], label: str) -> list[RunSpec]:
         check_seeds(None, seeds)
     except ValueError as err:
         raise SweepError(f"{label}{err}") from None
-    episodes = block.get("episodes")
-    if episodes is not None and (isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1):
-        raise SweepError(f"{label}episodes must be a positive whole number, got {episodes!r}")
-    limit = block.get("time_limit")
-    if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, int | float) or not (limit > 0 and math.isfinite(limit)):
-            raise SweepError(f"{label}time_limit must be a positive number of seconds, got {limit!r}")
-        limit = float(limit)
     until = block.get("until_accurate", False)
     if not isinstance(until, bool):
         raise SweepError(f"{label}until_accurate must be true or false, got {until!r}")
-    budget = block.get("max_evaluations")
-    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
-        raise SweepError(f"{label}max_evaluations must be a positive whole number, got {budget!r}")
+    try:
+        episodes, limit, budget = (block.get(k) for k in ("episodes", "time_limit", "max_evaluations"))
+        episodes = None if episodes is None else check_int(episodes, "episodes")
+        limit = None if limit is None else check_number(limit, "time_limit", unit="seconds")
+        budget = None if budget is None else check_int(budget, "max_evaluations")
+    except ValueError as err:
+        raise SweepError(f"{label}{err}") from None
     shots = block.get("shots")
     try:
         check_shots(shots)
@@ -881,14 +877,13 @@ def sweep(
     runs = list(grid) if isinstance(grid, Sequence) and all(isinstance(r, RunSpec) for r in grid) else expand(grid)
     if not runs:
         raise SweepError("the grid is empty: give at least one problem and one seed")
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise SweepError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
-    if num_cpus is not None and (isinstance(num_cpus, bool) or not isinstance(num_cpus, int) or num_cpus < 1):
-        raise SweepError(f"num_cpus must be a positive whole number, got {num_cpus!r}")
-    if isinstance(cpus_per_run, bool) or not isinstance(cpus_per_run, int | float) or not cpus_per_run > 0:
-        raise SweepError(f"cpus_per_run must be a positive number, got {cpus_per_run!r}")
-    if isinstance(save_every, bool) or not isinstance(save_every, int | float) or not save_every >= 0:
-        raise SweepError(f"save_every must be a number of seconds >= 0, got {save_every!r}")
+    try:
+        check_int(max_retries, "max_retries", minimum=0)
+        num_cpus = None if num_cpus is None else check_int(num_cpus, "num_cpus")
+        check_number(cpus_per_run, "cpus_per_run")
+        check_number(save_every, "save_every", strict=False, unit="seconds")
+    except ValueError as err:
+        raise SweepError(str(err)) from None
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address and num_cpus is not None:
         raise SweepError(
