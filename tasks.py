@@ -3,7 +3,7 @@
 
 Usage:
     python3 tasks.py demo [ARGS...]     # .venv + `pip install -e .`, then `crlqas demo --out runs/demo ARGS`
-    python3 tasks.py test [ARGS...]     # .venv + `pip install -e ".[test,compare]"`, ruff, then pytest ARGS
+    python3 tasks.py test [ARGS...]     # .venv + `pip install -e ".[test,compare,scale]"`, ruff, then pytest ARGS
     python3 tasks.py setup [EXTRAS]     # only create/refresh .venv (EXTRAS like "test,compare")
 
 Options (before the task name):
@@ -32,7 +32,8 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 EXE = ".exe" if os.name == "nt" else ""
 VENV_PY = BIN / f"python{EXE}"
 
-TEST_EXTRAS = ("test", "compare")
+#: test: the suite's tools; compare: the cross-checks; scale: Ray, for tests/test_sweep.py (a real local cluster)
+TEST_EXTRAS = ("test", "compare", "scale")
 LINT_PATHS = ("crlqas_kit", "tests")
 DEMO_OUT = "runs/demo"
 

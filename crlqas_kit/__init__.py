@@ -7,10 +7,10 @@ Compiled kernels are kept in a persistent per-user cache (``~/.cache/crlqas_kit/
 device per core (up to 2; ``CRLQAS_CPU_DEVICES`` sets it, see :mod:`crlqas_kit._cores`) so
 large batches of energies use both cores.
 
-The search layer is exported lazily (``ck.search``, ``ck.SearchConfig``, ``ck.Results``,
-``ck.load_run``, ``ck.InteractiveEnv``): ``import crlqas_kit`` stays light (no flax, optax or
-matplotlib) until one of them is used. :func:`notebook_mode` is the notebooks' fast flag and
-:func:`versions` their last line.
+The search layer is exported lazily (``ck.search``, ``ck.sweep``, ``ck.SearchConfig``,
+``ck.Results``, ``ck.load_run``, ``ck.InteractiveEnv``): ``import crlqas_kit`` stays light (no
+flax, optax, matplotlib or Ray) until one of them is used. :func:`notebook_mode` is the
+notebooks' fast flag and :func:`versions` their last line.
 """
 
 import importlib
@@ -32,6 +32,7 @@ enable_cpu_devices()  # the imports above run no JAX computation, so this is sti
 #: name -> (module, attribute) imported on first use (flax, optax and the RL code load only then)
 _LAZY = {
     "search": (".search", "search"),
+    "sweep": (".sweep", "sweep"),
     "SearchConfig": (".search_config", "SearchConfig"),
     "Results": (".results", "Results"),
     "load_run": (".results", "load_run"),

@@ -7,6 +7,10 @@
                   [--agent ddqn|random|random-search] [--e-min exact|pauli-bound|E] [--shots N]
                   [--variance exact|published] [--variant kit|published]
                   [--time-limit SECONDS] [--until-accurate] [--max-evaluations N] --out DIR
+    crlqas sweep (--problem NAME ... [--noise SPEC ...] [--preset P ...] [--agent A ...] [--seeds S ...]
+                  [--episodes N] [--time-limit SECONDS] [--until-accurate] [--max-evaluations N]
+                  | --grid FILE.toml) --out DIR [--num-cpus N | --address HOST:PORT]
+                  [--cpus-per-run N] [--max-retries N] [--save-every SECONDS]
     crlqas report DIR [--compare DIR ...]
     crlqas demo [--out DIR]
 
@@ -368,6 +372,61 @@ def cmd_search(args) -> int:
     return 0
 
 
+#: ``crlqas sweep`` options that make the grid (attribute -> grid key); ``--grid FILE`` replaces them all
+_GRID_OPTIONS = {
+    "problem": "problem",
+    "noise": "noise",
+    "preset": "preset",
+    "agent": "agent",
+    "seeds": "seeds",
+    "episodes": "episodes",
+    "time_limit": "time_limit",
+    "until_accurate": "until_accurate",
+    "max_evaluations": "max_evaluations",
+    "shots": "shots",
+}
+
+
+def cmd_sweep(args) -> int:
+    """Every (configuration, seed) of a grid as a Ray task: see :mod:`crlqas_kit.sweep`."""
+    from .sweep import load_grid, sweep
+
+    values = {key: getattr(args, attr) for attr, key in _GRID_OPTIONS.items()}
+    given = {key: value for key, value in values.items() if value is not None and value is not False}  # 0 is given
+    if args.grid is not None:
+        if given:
+            flags = ", ".join("--" + k.replace("_", "-") for k in given)
+            raise UsageError(f"give either --grid FILE or the grid options, not both (also given: {flags})")
+        grid = load_grid(args.grid)
+    else:
+        if args.problem is None:
+            raise UsageError("give the grid: --problem NAME ... (with --noise, --seeds, ...) or --grid FILE.toml")
+        grid = given
+    result = sweep(
+        grid,
+        args.out,
+        num_cpus=args.num_cpus,
+        cpus_per_run=args.cpus_per_run,
+        max_retries=args.max_retries,
+        address=args.address,
+        save_every=args.save_every,
+        progress=not args.quiet,
+    )
+    print(result.table())
+    print(f"sweep saved to {args.out} (summary: {Path(args.out) / 'sweep_summary.json'})")
+    if result.interrupted:
+        print(
+            "interrupted; continue with the same command (finished runs are skipped, the others resume)",
+            file=sys.stderr,
+        )
+        return 130
+    if result.failed:
+        for row in result.failed:
+            print(f"crlqas: run {row['name']} failed: {row.get('error', 'unknown error')}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_report(args) -> int:
     from .viz.report import write_report
 
@@ -527,6 +586,64 @@ def build_parser() -> argparse.ArgumentParser:
     )
     se.add_argument("--quiet", action="store_true")
     se.set_defaults(func=cmd_search)
+
+    sw = sub.add_parser(
+        "sweep",
+        help="run configurations x seeds as Ray tasks (this machine, or a cluster with --address); docs/scaling.md",
+    )
+    sw.add_argument("--problem", nargs="+", default=None, help="one or more shipped problem names")
+    sw.add_argument("--noise", nargs="+", default=None, help="one or more noise specs (default none)")
+    sw.add_argument("--preset", nargs="+", default=None, choices=["fast", "paper"], help="presets (default fast)")
+    sw.add_argument("--agent", nargs="+", default=None, help="ddqn (default) and/or random")
+    sw.add_argument("--seeds", type=_integer, nargs="+", default=None, help="distinct seeds (default 0), one run each")
+    sw.add_argument("--episodes", type=_integer, default=None, help="training episodes per run (default: the preset's)")
+    sw.add_argument("--shots", type=_integer, default=None, help="shots per Pauli term (default exact)")
+    sw.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="stop each run after this much training time (counted over its resumes)",
+    )
+    sw.add_argument(
+        "--until-accurate", action="store_true", help="stop each run at its first chemically accurate episode"
+    )
+    sw.add_argument("--max-evaluations", type=_integer, metavar="N", help="stop each run after N objective evaluations")
+    sw.add_argument(
+        "--grid", metavar="FILE", help="the grid as a TOML file (instead of the options above; docs/scaling.md)"
+    )
+    sw.add_argument(
+        "--out",
+        required=True,
+        help="the sweep's directory: one run directory per run, sweep.json, sweep_summary.json (on a cluster: "
+        "storage every node sees at the same path)",
+    )
+    sw.add_argument(
+        "--num-cpus",
+        type=_integer,
+        default=None,
+        help="CPUs of the local Ray instance (default: all of this machine's)",
+    )
+    sw.add_argument(
+        "--address",
+        default=None,
+        help="join the Ray cluster at HOST:PORT (ray start --head ...) instead (default: $RAY_ADDRESS, else local)",
+    )
+    sw.add_argument("--cpus-per-run", type=float, default=1, help="CPUs Ray reserves for each run (default 1)")
+    sw.add_argument(
+        "--max-retries",
+        type=_integer,
+        default=3,
+        help="times a run whose worker died is retried, from its last save (default 3)",
+    )
+    sw.add_argument(
+        "--save-every",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="each run saves (checkpoint included) every SECONDS (default 30): what a lost worker can cost",
+    )
+    sw.add_argument("--quiet", action="store_true", help="no live table on stderr")
+    sw.set_defaults(func=cmd_sweep)
 
     rp = sub.add_parser("report", help="write report.md with figures for a run directory")
     rp.add_argument("run_dir")

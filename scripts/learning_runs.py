@@ -1,33 +1,30 @@
 #!/usr/bin/env python3
-"""DDQN against the random agent (and random search) in the same harness: runs and learning data.
+"""DDQN against the random agent in the same harness: runs and learning data.
 
-Every (configuration, agent, seed) is one ``crlqas search`` process with a wall-time limit, two
-side by side (one per core), importing a checkout of one commit (``results_runs.snapshot``).
-``table`` reads the run directories and writes ``benchmarks/results/learning_curves.json``: per
-run the learning curves in windows of episodes (success rate against the threshold, chemical-
-accuracy rate, median error, median length, epsilon, threshold; ``crlqas_kit.results.learning_stats``),
-and per seed the summary, every chemically accurate circuit's size, and as QASM the first and the
-shortest accurate circuit and the lowest-error circuit; plus the Markdown tables of
-``docs/results.md`` on stdout.
+``run`` is a sweep (:mod:`crlqas_kit.sweep`, ``docs/scaling.md``) of :data:`CONFIGS`: one Ray
+task per (agent, seed), each the run ``crlqas search --agent A --seeds S --time-limit 600 ...``
+would make, two side by side on 2 cores; the tasks take turns over the agents, so DDQN and random
+of one seed run side by side, under the same load. ``table`` reads the run directories and writes
+``benchmarks/results/learning_curves.json``: per run the learning curves in windows of episodes
+(success rate against the threshold, chemical-accuracy rate, median error, median length,
+epsilon, threshold; ``crlqas_kit.results.learning_stats``), and per seed the summary, every
+chemically accurate circuit's size, and as QASM the first and the shortest accurate circuit and
+the lowest-error circuit; plus the Markdown tables of ``docs/results.md`` on stdout.
 
 Usage (from the repository root)::
 
-    .venv/bin/python scripts/learning_runs.py run --jobs 2     # 3 x 2 runs of 10 min: ~30 min
+    .venv/bin/python scripts/learning_runs.py run --num-cpus 2     # 3 x 2 runs of 10 min: ~30 min
     .venv/bin/python scripts/learning_runs.py table > /tmp/learning.md
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import results_runs  # noqa: E402  (snapshot, the search-process counter, the HEA baseline)
+import results_runs  # noqa: E402  (the HEA baseline, the JSON writer)
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_DIR = ROOT / "runs" / "learning"
@@ -40,49 +37,34 @@ CONFIGS = {
 }
 
 
+def grid() -> dict:
+    blocks = [
+        {"problem": problem, "noise": noise, "agent": agent, "seeds": seeds, "time_limit": limit}
+        for problem, noise, agent, seeds, limit, _ in CONFIGS.values()
+    ]
+    return {"preset": "fast", "episodes": 100_000, "block": blocks}
+
+
+def run_name(name: str, seed: int) -> str:
+    """The run directory of a configuration's seed in the sweep."""
+    problem, noise, agent, *_ = CONFIGS[name]
+    return f"{problem}_{noise}_fast" + ("" if agent == "ddqn" else f"_{agent}") + f"_seed{seed}"
+
+
 def command(name: str, seed: int, run_dir: Path = RUN_DIR) -> list[str]:
+    """The ``crlqas search`` command that makes the same run alone."""
     problem, noise, agent, _, limit, _ = CONFIGS[name]
     cmd = [sys.executable, "-m", "crlqas_kit.cli", "search", "--problem", problem, "--noise", noise]
     cmd += ["--preset", "fast", "--agent", agent, "--episodes", "100000", "--seeds", str(seed)]
-    return cmd + ["--time-limit", str(limit), "--quiet", "--out", str(run_dir / f"{name}_s{seed}")]
-
-
-def run_job(name: str, seed: int, code: Path, jobs: int, run_dir: Path = RUN_DIR) -> str:
-    out, log = run_dir / f"{name}_s{seed}", run_dir / f"{name}_s{seed}.log"
-    if (out / "config.json").exists():
-        return f"{out.name}: already done"
-    while results_runs.searches_running() >= jobs:
-        time.sleep(5)
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(
-            command(name, seed, run_dir),
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            cwd=code,
-            env=dict(os.environ, PYTHONPATH=str(code)),
-        )
-        time.sleep(2)  # let it show up in the process list before the next job counts
-        proc.wait()
-    return f"{out.name}: exit {proc.returncode}"
+    return cmd + ["--time-limit", str(limit), "--quiet", "--out", str(run_dir / run_name(name, seed))]
 
 
 def cmd_run(args) -> int:
-    run_dir = Path(args.run_dir).resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    commit, code = results_runs.snapshot(args.commit)
-    print(f"code: {commit} ({code})", flush=True)
-    # seeds in the outer loop: DDQN and random of one seed run side by side, under the same load
-    jobs = [
-        (n, s)
-        for s in range(max(len(c[3]) for c in CONFIGS.values()))
-        for n in (args.only or CONFIGS)
-        if s < len(CONFIGS[n][3])
-    ]
-    jobs = [(n, CONFIGS[n][3][s]) for n, s in jobs]
-    with ThreadPoolExecutor(args.jobs) as pool:
-        for line in pool.map(lambda job: run_job(*job, code, args.jobs, run_dir), jobs):
-            print(line, flush=True)
-    return 0
+    from crlqas_kit.sweep import sweep
+
+    result = sweep(grid(), args.run_dir, num_cpus=args.num_cpus, address=args.address)
+    print(result.table())
+    return 130 if result.interrupted else 1 if result.failed else 0
 
 
 def collect(name: str, run_dir: Path = RUN_DIR) -> dict | None:
@@ -92,7 +74,9 @@ def collect(name: str, run_dir: Path = RUN_DIR) -> dict | None:
     problem, noise, agent, seeds, limit, window = CONFIGS[name]
     rows, runs = [], []
     for seed in seeds:
-        path = run_dir / f"{name}_s{seed}"
+        path = run_dir / run_name(name, seed)
+        if not path.exists():  # made before the runs were a sweep
+            path = run_dir / f"{name}_s{seed}"
         if not (path / "config.json").exists():
             continue
         res = load_run(path)
@@ -180,10 +164,9 @@ def cmd_table(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
-    run = sub.add_parser("run", help="run the searches (skips finished run directories)")
-    run.add_argument("--jobs", type=int, default=2)
-    run.add_argument("--only", nargs="+", choices=list(CONFIGS))
-    run.add_argument("--commit", default="HEAD")
+    run = sub.add_parser("run", help="the sweep (skips finished runs, resumes interrupted ones)")
+    run.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
+    run.add_argument("--address", default=None, help="join the Ray cluster at HOST:PORT instead")
     run.add_argument("--run-dir", default=str(RUN_DIR), help="where to write the run directories")
     run.set_defaults(func=cmd_run)
     table = sub.add_parser("table", help="learning data JSON + Markdown tables")

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""The CRLQAS results table of ``docs/results.md``: run every configuration, then summarise.
+"""The CRLQAS results table of ``docs/results.md``: a sweep of every configuration, then the tables.
 
-Every (configuration, seed) is one ``crlqas search`` process (fast preset) with a wall-time
-limit; ``--jobs`` processes run side by side (one per core: a single seed per process is
-faster on a CPU than several seeds in one ``vmap``). Run directories go to ``runs/results/``
-(not committed); a run whose directory already holds ``config.json`` is not run again.
+``run`` is a sweep (:mod:`crlqas_kit.sweep`, ``docs/scaling.md``) of :data:`CONFIGS` into
+``runs/results/`` (not committed): one Ray task per (configuration, seed), each the run
+``crlqas search --preset fast --seeds S --time-limit T ...`` would make, several side by side
+(one per core, or on a cluster with ``--address``). Finished runs are skipped and interrupted
+ones resume on a re-run; the workers import the code as it was when the sweep started (Ray ships
+the driver's ``crlqas_kit``), so editing the tree during the hours of runs changes nothing.
 
 ``table`` reads the run directories, optimises the 2-layer hardware-efficient ansatz of each
 problem (the baseline of the issue's "at least as short" target) and writes
@@ -13,29 +15,25 @@ accurate episode and its time, the best circuit as QASM) and the Markdown tables
 
 Usage (from the repository root)::
 
-    .venv/bin/python scripts/results_runs.py run --jobs 2           # ~2 h on 2 cores
-    .venv/bin/python scripts/results_runs.py run --only lih-4q_none
-    .venv/bin/python scripts/results_runs.py table > /tmp/tables.md
+    .venv/bin/python scripts/results_runs.py run --num-cpus 2        # ~2 h on 2 cores
+    .venv/bin/python scripts/results_runs.py run --address HEAD:6379  # on a Ray cluster (shared runs/)
+    .venv/bin/python scripts/results_runs.py table > /tmp/tables.md   # --only NAME ... refreshes some entries
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
-import subprocess
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_DIR = ROOT / "runs" / "results"
 OUT_JSON = ROOT / "benchmarks" / "results" / "crlqas_runs.json"
 
-#: name -> (problem, noise, seeds, time limit in seconds, stop once every seed is accurate)
+#: name -> (problem, noise, seeds, time limit in seconds, stop once the seed is accurate)
 CONFIGS = {
     "h2-2q_none": ("H2-2q", "none", [0, 1, 2, 3, 4], 120, True),
     "lih-4q_none": ("LiH-4q", "none", [0, 1, 2], 1200, False),
@@ -50,62 +48,37 @@ CONFIGS = {
 EPISODES = 100_000  # the time limit ends every run, not the episode count
 
 
+def grid() -> dict:
+    """The sweep's grid: one block per configuration (its seeds and stopping rule)."""
+    blocks = []
+    for name in CONFIGS:
+        problem, noise, seeds, limit, until = CONFIGS[name]
+        blocks.append(
+            {"problem": problem, "noise": noise, "seeds": seeds, "time_limit": limit, "until_accurate": until}
+        )
+    return {"preset": "fast", "episodes": EPISODES, "block": blocks}
+
+
+def run_name(name: str, seed: int) -> str:
+    """The run directory of a configuration's seed in the sweep (``<problem>_<noise>_fast_seed<S>``)."""
+    problem, noise, *_ = CONFIGS[name]
+    return f"{problem}_{noise}_fast_seed{seed}"
+
+
 def command(name: str, seed: int) -> list[str]:
+    """The ``crlqas search`` command that makes the same run alone (docs/scaling.md: seeds and keys)."""
     problem, noise, _, limit, until = CONFIGS[name]
     cmd = [sys.executable, "-m", "crlqas_kit.cli", "search", "--problem", problem, "--noise", noise]
     cmd += ["--preset", "fast", "--episodes", str(EPISODES), "--seeds", str(seed), "--time-limit", str(limit)]
-    return cmd + (["--until-accurate"] if until else []) + ["--quiet", "--out", str(RUN_DIR / f"{name}_s{seed}")]
-
-
-def snapshot(rev: str = "HEAD") -> tuple[str, Path]:
-    """A checkout of a commit (default HEAD) that the runs import: editing the working tree
-    during the (hours of) runs cannot change their code, and every run has a commit."""
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", rev], capture_output=True, text=True, check=True)
-    commit = commit.stdout.strip()
-    code = RUN_DIR / f"code-{commit[:10]}"
-    if not code.exists():
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(code), commit], check=True)
-    return commit, code
-
-
-_LAUNCH = threading.Lock()
-
-
-def searches_running() -> int:
-    """``crlqas search`` processes on this machine (also those of an earlier runner)."""
-    out = subprocess.run(["pgrep", "-f", "crlqas_kit.cli search"], capture_output=True, text=True).stdout
-    return len(out.split())
-
-
-def run_job(name: str, seed: int, code: Path, jobs: int, skip_started: bool) -> str:
-    out = RUN_DIR / f"{name}_s{seed}"
-    log = RUN_DIR / f"{name}_s{seed}.log"
-    if (out / "config.json").exists():
-        return f"{out.name}: already done"
-    if skip_started and log.exists():
-        return f"{out.name}: started by an earlier runner, skipped"
-    env = dict(os.environ, PYTHONPATH=str(code))
-    with _LAUNCH:  # never more than `jobs` searches at once, counting other runners' too
-        while searches_running() >= jobs:
-            time.sleep(5)
-        fh = open(log, "w")  # noqa: SIM115 (created only once the job really starts: --skip-started)
-        proc = subprocess.Popen(command(name, seed), stdout=fh, stderr=subprocess.STDOUT, cwd=code, env=env)
-        time.sleep(1)
-    t0 = time.perf_counter()
-    with fh:
-        proc.wait()
-    return f"{out.name}: exit {proc.returncode} after {time.perf_counter() - t0:.0f} s (log {log.name})"
+    return cmd + (["--until-accurate"] if until else []) + ["--quiet", "--out", str(RUN_DIR / run_name(name, seed))]
 
 
 def cmd_run(args) -> int:
-    RUN_DIR.mkdir(parents=True, exist_ok=True)
-    commit, code = snapshot(args.commit)
-    print(f"code: {commit} ({code})", flush=True)
-    jobs = [(n, s) for n in (args.only or CONFIGS) for s in CONFIGS[n][2]]
-    with ThreadPoolExecutor(args.jobs) as pool:
-        for line in pool.map(lambda job: run_job(*job, code, args.jobs, args.skip_started), jobs):
-            print(line, flush=True)
-    return 0
+    from crlqas_kit.sweep import sweep
+
+    result = sweep(grid(), args.run_dir, num_cpus=args.num_cpus, address=args.address)
+    print(result.table())
+    return 130 if result.interrupted else 1 if result.failed else 0
 
 
 # ------------------------------------------------------------------------------------- table
@@ -145,7 +118,9 @@ def collect(name: str) -> dict | None:
     problem, noise, seeds, limit, until = CONFIGS[name]
     rows = []
     for seed in seeds:
-        path = RUN_DIR / f"{name}_s{seed}"
+        path = RUN_DIR / run_name(name, seed)
+        if not path.exists():  # made before the runs were a sweep
+            path = RUN_DIR / f"{name}_s{seed}"
         if not (path / "config.json").exists():
             continue
         res = load_run(path)
@@ -263,11 +238,10 @@ def write_json(path: Path, entries: list[dict], **extra) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
-    run = sub.add_parser("run", help="run the searches (skips finished run directories)")
-    run.add_argument("--jobs", type=int, default=2, help="processes side by side (default 2)")
-    run.add_argument("--only", nargs="+", choices=list(CONFIGS))
-    run.add_argument("--commit", default="HEAD", help="the code to run (default HEAD)")
-    run.add_argument("--skip-started", action="store_true", help="skip jobs that have a log (started before)")
+    run = sub.add_parser("run", help="the sweep (skips finished runs, resumes interrupted ones)")
+    run.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
+    run.add_argument("--address", default=None, help="join the Ray cluster at HOST:PORT instead")
+    run.add_argument("--run-dir", default=str(RUN_DIR), help="the sweep's directory (default runs/results)")
     run.set_defaults(func=cmd_run)
     table = sub.add_parser("table", help="summarise the runs: JSON + Markdown tables")
     table.add_argument("--only", nargs="+", choices=list(CONFIGS))

@@ -205,8 +205,9 @@ def test_allowed_lazy_edges_still_exist():
 
 
 def test_import_is_light_and_lazy_exports_work():
-    """``import crlqas_kit`` loads no flax, optax, matplotlib or ipywidgets; the lazy exports
-    (``ck.search`` & co.) import them on first use, and ``ck.search`` is callable in any order."""
+    """``import crlqas_kit`` loads no flax, optax, matplotlib, ipywidgets or Ray; the lazy exports
+    (``ck.search`` & co.) import them on first use (``crlqas_kit.sweep`` imports Ray only to run a
+    sweep), and ``ck.search`` / ``ck.sweep`` are callable in any order."""
     import json
     import subprocess
     import sys
@@ -214,10 +215,12 @@ def test_import_is_light_and_lazy_exports_work():
     code = (
         "import json, sys\n"
         "import crlqas_kit as ck\n"
-        "heavy = [m for m in ('flax', 'optax', 'matplotlib', 'ipywidgets') if m in sys.modules]\n"
+        "heavy = [m for m in ('flax', 'optax', 'matplotlib', 'ipywidgets', 'ray') if m in sys.modules]\n"
         "import crlqas_kit.search\n"  # the submodule first: ck.search is then the (callable) module
         "names = [ck.SearchConfig.__name__, ck.Results.__name__, ck.load_run.__name__, ck.InteractiveEnv.__name__]\n"
-        "print(json.dumps([heavy, names, callable(ck.search), ck.notebook_mode()]))\n"
+        "import crlqas_kit.sweep\n"  # the sweep module imports no Ray; ck.sweep stays callable
+        "heavy += [m for m in ('ray',) if m in sys.modules]\n"
+        "print(json.dumps([heavy, names, callable(ck.search) and callable(ck.sweep), ck.notebook_mode()]))\n"
     )
     env = {k: v for k, v in __import__("os").environ.items() if k != "CI"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)

@@ -2,7 +2,8 @@
 
 pyproject.toml ``[project].dependencies`` is the single source of truth for runtime pins;
 ``environment.yml`` and ``binder/environment.yml`` must repeat them verbatim under ``pip:``.
-The optional extras (test, chem, compare) must never be needed at run time.
+The optional extras (test, chem, compare, scale) must never be needed at run time; Binder and the
+notebooks never need Ray (the ``scale`` extra of ``crlqas sweep``).
 """
 
 from __future__ import annotations
@@ -185,7 +186,7 @@ def test_runtime_pins_are_exact_and_present():
 def test_extras_are_exact_and_never_runtime():
     runtime = runtime_pins()
     extras = extras_pins()
-    assert {"test", "chem", "compare"} <= extras.keys(), f"extras found: {sorted(extras)}"
+    assert {"test", "chem", "compare", "scale"} <= extras.keys(), f"extras found: {sorted(extras)}"
     for extra, pins in extras.items():
         clash = {n: v for n, v in pins.items() if n in runtime and runtime[n] != v}
         assert not clash, f"extra [{extra}] re-pins runtime deps differently: {clash}"
@@ -267,6 +268,27 @@ def test_ci_run():
     assert os.access(path, os.X_OK), ".ci/run must be executable (chmod +x)"
 
 
+def test_ci_installs_the_scale_extra():
+    """tests/test_sweep.py runs a real Ray cluster: the test task installs Ray (it skips without it)."""
+    tree = ast.parse((ROOT / "tasks.py").read_text())
+    extras = next(
+        ast.literal_eval(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "TEST_EXTRAS" for t in node.targets)
+    )
+    assert "scale" in extras and "scale" in extras_pins() and "ray" in extras_pins()["scale"], extras
+
+
+def test_binder_and_notebooks_never_need_ray():
+    for path in ENV_FILES:
+        pins = parse_pins(mini_yaml(path.read_text())["dependencies"][-1]["pip"], str(path))
+        assert "ray" not in pins, f"{path.relative_to(ROOT)} must not install Ray (the scale extra)"
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        text = nb.read_text()
+        for needle in ("import ray", "from ray", "crlqas_kit.sweep", "ck.sweep", "crlqas sweep"):
+            assert needle not in text, f"{nb.relative_to(ROOT)} uses {needle!r}: notebooks must run without Ray"
+
+
 # ----------------------------------------------------------------------------- extras stay optional
 EXTRA_MODULES = {  # top-level import name -> distribution, for extras that may not be installed here
     "pytest": "pytest",
@@ -285,6 +307,7 @@ EXTRA_MODULES = {  # top-level import name -> distribution, for extras that may 
     "qiskit_aer": "qiskit-aer",
     "qulacs": "qulacs",
     "pennylane": "pennylane",
+    "ray": "ray",
 }
 
 
