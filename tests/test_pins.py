@@ -552,3 +552,12 @@ def test_binder_url_task_rewrites_both_places(tmp_path):
         [sys.executable, "tasks.py", "binder-url", "not a slug"], cwd=tmp_path, capture_output=True, text=True
     )
     assert bad.returncode == 2 and "usage" in bad.stdout
+
+
+def test_index_tells_users_to_shut_down_kernels():
+    """Binder caps a session at 1-2 GB and JupyterLab keeps closed tabs' kernels alive."""
+    import json
+
+    nb = json.loads((ROOT / "notebooks" / "00_index.ipynb").read_text(encoding="utf-8"))
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "Shut Down Kernel" in text and "Running Terminals and Kernels" in text and "1-2 GB" in text
