@@ -203,7 +203,8 @@ def task_setup(args: list[str], reinstall: bool) -> int:
 def task_lab(args: list[str], reinstall: bool) -> int:
     """JupyterLab (the notebooks extra) on the repository, opened at the index notebook."""
     ensure_venv(LAB_EXTRAS, reinstall=reinstall)
-    cmd = [str(BIN / f"jupyter{EXE}"), "lab", INDEX_NOTEBOOK, *args]
+    # root_dir: the repository, as on Binder (a file argument alone would make notebooks/ the root)
+    cmd = [str(BIN / f"jupyter{EXE}"), "lab", INDEX_NOTEBOOK, f"--ServerApp.root_dir={ROOT}", *args]
     say(f"JupyterLab opens {INDEX_NOTEBOOK} in your browser; Ctrl-C (then y) stops it and its kernels")
     if os.name == "nt" or DRY_RUN:
         return run(cmd, check=False)
