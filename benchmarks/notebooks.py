@@ -158,13 +158,17 @@ def _load(out: Path) -> dict:
     return {"runs": {}}
 
 
+def run_key(mode: str, cache: str) -> str:
+    """Where a run goes in the results: ``fast``/``full`` (cold cache), else ``fast, warm cache`` etc."""
+    return mode if cache == "cold" else f"{mode}, {cache} cache"
+
+
 def report(data: dict) -> str:
     runs = data.get("runs", {})
-    names = sorted({n for mode in runs.values() for n in mode})
-    lines = [
-        "| notebook | fast: time | fast: peak | full: time | full: peak |",
-        "|---|---|---|---|---|",
-    ]
+    keys = sorted(runs, key=lambda k: (k.split(",")[0] != "fast", k))
+    names = sorted({n for key in keys for n in runs[key]})
+    head = " | ".join(f"{k}: time | {k}: peak" for k in keys)
+    lines = [f"| notebook | {head} |", "|---|" + "---|---|" * len(keys)]
 
     def cell(row: dict | None) -> tuple[str, str]:
         if not row:
@@ -178,9 +182,8 @@ def report(data: dict) -> str:
         return t, "" if peak is None else f"{peak} MB" + (" (so far)" if row["status"] == "timeout" else "")
 
     for name in names:
-        fast_t, fast_p = cell(runs.get("fast", {}).get(name))
-        full_t, full_p = cell(runs.get("full", {}).get(name))
-        lines.append(f"| {name} | {fast_t} | {fast_p} | {full_t} | {full_p} |")
+        cells = [" | ".join(cell(runs[k].get(name))) for k in keys]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -217,9 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         for path in paths:
             name = str(path.relative_to(NOTEBOOKS).with_suffix(""))
             row = measure(path, mode, timeout=args.timeout, cache=args.cache)
-            data.setdefault("runs", {}).setdefault(mode, {})[name] = row
+            data.setdefault("runs", {}).setdefault(run_key(mode, args.cache), {})[name] = row
             flag = ""
-            if mode == "fast" and row["peak_rss_mb"] and row["peak_rss_mb"] > FAST_BUDGET_MB:
+            if mode == "fast" and (row["peak_rss_mb"] or 0) > FAST_BUDGET_MB:
                 over.append(name)
                 flag = f"  OVER {FAST_BUDGET_MB} MB"
             print(
