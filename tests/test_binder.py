@@ -21,8 +21,9 @@ checks that the circuit-builder widget renders (its buttons, not "Loading widget
 reaches the kernel, and that the kernel wrote the persistent compilation cache.
 
 What it cannot reproduce: conda's builds of the same versions (pip wheels here), the container, the
-memory limit. Installs go through pip's normal cache, so repeated runs download little. Wall time on
-the 2-core CI machine: about 2-3 minutes (installs ~75-110 s of it; printed at the end).
+memory limit. Installs go through pip's normal cache (left on: repeated runs download little where
+the index's responses may be cached). Wall time on the 2-core machine: ~55 s when it is quiet
+(installs ~35 s), ~2.5 min while other jobs load both cores (step times are printed).
 """
 
 from __future__ import annotations
