@@ -2,7 +2,10 @@
 PYTHON ?= python3
 ARGS ?=
 
-.PHONY: demo test setup
+.PHONY: lab demo test setup
+
+lab:
+	$(PYTHON) tasks.py lab $(ARGS)
 
 demo:
 	$(PYTHON) tasks.py demo $(ARGS)
@@ -11,4 +14,4 @@ test:
 	$(PYTHON) tasks.py test $(ARGS)
 
 setup:
-	$(PYTHON) tasks.py setup test,compare
+	$(PYTHON) tasks.py setup test,compare,notebooks

@@ -2,9 +2,13 @@
 """One-command setup and tasks for crlqas_kit (stdlib only: needs nothing but Python 3.11+ and pip).
 
 Usage:
+    python3 tasks.py lab [ARGS...]      # .venv + `pip install -e ".[notebooks]"`, then JupyterLab at
+                                        # notebooks/00_index.ipynb (ARGS go to `jupyter lab`)
     python3 tasks.py demo [ARGS...]     # .venv + `pip install -e .`, then `crlqas demo --out runs/demo ARGS`
-    python3 tasks.py test [ARGS...]     # .venv + `pip install -e ".[test,compare,scale]"`, ruff, then pytest ARGS
+    python3 tasks.py test [ARGS...]     # .venv + `pip install -e ".[test,compare,notebooks,scale]"`, ruff, pytest
     python3 tasks.py setup [EXTRAS]     # only create/refresh .venv (EXTRAS like "test,compare")
+    python3 tasks.py binder-url OWNER/REPO [BRANCH]
+                                        # point the Binder link ([project.urls] and README's badge) at a fork
 
 Options (before the task name):
     --dry-run     print what would run, run nothing
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -32,8 +37,12 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 EXE = ".exe" if os.name == "nt" else ""
 VENV_PY = BIN / f"python{EXE}"
 
-#: test: the suite's tools; compare: the cross-checks; scale: Ray, for tests/test_sweep.py (a real local cluster)
-TEST_EXTRAS = ("test", "compare", "scale")
+#: test: the suite's tools; compare: the cross-checks; notebooks: JupyterLab for the browser test;
+#: scale: Ray, for tests/test_sweep.py (a real local cluster)
+TEST_EXTRAS = ("test", "compare", "notebooks", "scale")
+LAB_EXTRAS = ("notebooks",)
+INDEX_NOTEBOOK = "notebooks/00_index.ipynb"
+README = ROOT / "README.md"
 LINT_PATHS = ("crlqas_kit", "tests")
 DEMO_OUT = "runs/demo"
 
@@ -193,7 +202,57 @@ def task_setup(args: list[str], reinstall: bool) -> int:
     return 0
 
 
-TASKS = {"demo": task_demo, "test": task_test, "setup": task_setup}
+def task_lab(args: list[str], reinstall: bool) -> int:
+    """JupyterLab (the notebooks extra) on the repository, opened at the index notebook."""
+    ensure_venv(LAB_EXTRAS, reinstall=reinstall)
+    # root_dir: the repository, as on Binder (a file argument alone would make notebooks/ the root)
+    cmd = [str(BIN / f"jupyter{EXE}"), "lab", INDEX_NOTEBOOK, f"--ServerApp.root_dir={ROOT}", *args]
+    say(f"JupyterLab opens {INDEX_NOTEBOOK} in your browser; Ctrl-C (then y) stops it and its kernels")
+    if os.name == "nt" or DRY_RUN:
+        return run(cmd, check=False)
+    say("$ " + " ".join(shlex.quote(c) for c in cmd))
+    os.chdir(ROOT)
+    os.execv(cmd[0], cmd)  # JupyterLab takes over this process: Ctrl-C is its own (a clean shutdown)
+
+
+BINDER_URL = "https://mybinder.org/v2/gh/{slug}/{branch}?urlpath=lab/tree/" + INDEX_NOTEBOOK
+BINDER_URL_LINE = re.compile(r'^Binder = "(?P<url>[^"]*)"$', re.M)
+BADGE = re.compile(r"(\[!\[Binder\]\(https://mybinder\.org/badge_logo\.svg\)\]\()(?P<url>[^)\s]*)(\))")
+SLUG = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$")
+
+
+def task_binder_url(args: list[str], reinstall: bool) -> int:
+    """Rewrite [project.urls] Binder in pyproject.toml and README's badge for OWNER/REPO (and BRANCH)."""
+    if not 1 <= len(args) <= 2 or not SLUG.match(args[0]):
+        say("usage: python3 tasks.py binder-url OWNER/REPO [BRANCH]   (e.g. alice/crlqas_kit main)")
+        return 2
+    branch = args[1] if len(args) > 1 else "main"
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", branch):
+        say(f"branch {branch!r}: use a plain branch name (letters, digits, '.', '_', '-')")
+        return 2
+    url = BINDER_URL.format(slug=args[0], branch=branch)
+    for path, pattern, template in (
+        (PYPROJECT, BINDER_URL_LINE, 'Binder = "{url}"'),
+        (README, BADGE, r"\g<1>{url}\g<3>"),
+    ):
+        text = path.read_text(encoding="utf-8")
+        new, n = pattern.subn(template.format(url=url), text)
+        if n != 1:
+            say(f"{path.name}: expected one Binder link, found {n}; nothing changed")
+            return 1
+        if not DRY_RUN:
+            path.write_text(new, encoding="utf-8")
+        say(f"{path.name}: Binder link -> {url}")
+    return 0
+
+
+TASKS = {
+    "lab": task_lab,
+    "demo": task_demo,
+    "test": task_test,
+    "setup": task_setup,
+    "binder-url": task_binder_url,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -106,23 +106,30 @@ def _log_tail(path: Path, n: int = 4000) -> str:
 class JupyterLab:
     """A JupyterLab server on 127.0.0.1 in its own process group, stopped by :meth:`stop`."""
 
-    def __init__(self, root: Path, log: Path) -> None:
+    def __init__(
+        self,
+        root: Path,
+        log: Path,
+        *,
+        launcher: tuple[str, ...] = (sys.executable, "-m", "jupyter"),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """``launcher`` runs ``jupyter`` (tests/test_binder.py: ``binder/start <venv>/bin/jupyter``);
+        ``env`` replaces the default environment (this process's, with CI=true: the notebooks' FAST mode)."""
         self.root, self.log_path, self.port = root, log, _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         settings = root / ".jupyter-settings"
+        if env is None:
+            env = {**os.environ, "CI": "true", "JAX_PLATFORMS": "cpu"}
         env = {
-            **os.environ,
-            "CI": "true",  # the notebook's FAST mode
-            "JAX_PLATFORMS": "cpu",
+            **env,
             "JUPYTERLAB_SETTINGS_DIR": str(settings / "user-settings"),
             "JUPYTERLAB_WORKSPACES_DIR": str(settings / "workspaces"),
             "JUPYTER_CONFIG_DIR": str(settings / "config"),
             "JUPYTER_RUNTIME_DIR": str(settings / "runtime"),
         }
         cmd = [
-            sys.executable,
-            "-m",
-            "jupyter",
+            *launcher,
             "lab",
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",

@@ -1,9 +1,25 @@
 """Setup-contract checks: exact pins, no drift between pyproject.toml and the conda/Binder files.
 
-pyproject.toml ``[project].dependencies`` is the single source of truth for runtime pins;
-``environment.yml`` and ``binder/environment.yml`` must repeat them verbatim under ``pip:``.
-The optional extras (test, chem, compare, scale) must never be needed at run time; Binder and the
-notebooks never need Ray (the ``scale`` extra of ``crlqas sweep``).
+pyproject.toml ``[project].dependencies`` is the single source of truth for runtime pins. The
+optional extras (notebooks, test, chem, compare, scale) must never be needed at run time (Binder
+and the notebooks never need Ray, the ``scale`` extra of ``crlqas sweep``); the Jupyter
+stack (JupyterLab, IPython, ipykernel) lives in the ``notebooks`` extra, not in the runtime pins.
+
+The two conda files repeat the pins under ``pip:``, each by its own rule:
+
+* ``environment.yml`` (local conda users, who want JupyterLab too): the runtime pins followed by the
+  ``notebooks`` extra, verbatim.
+* ``binder/environment.yml``: the runtime pins **minus every package that repo2docker's base
+  environment already provides**. repo2docker installs this file's pip list into its own conda
+  environment, which already holds the Jupyter stack (JupyterLab, Notebook 7, ipykernel, IPython,
+  ipywidgets and its lab extension, jupyter_server, JupyterHub's single-user server, ...;
+  ``tests/binder/repo2docker-py3.11-base.txt``, from repo2docker's Python 3.11 lock). Naming any of
+  those packages there would make pip replace Binder's server stack piecemeal (e.g. a JupyterLab that
+  Notebook 7.4 refuses). A runtime pin that the base also provides (ipywidgets) must therefore pin
+  the base's version exactly: Binder then runs the version that the kit is tested with.
+
+``tests/test_binder.py`` checks the result for real: a fresh venv with that base, then binder/'s
+installs, ``pip check`` and JupyterLab in a browser.
 """
 
 from __future__ import annotations
@@ -22,6 +38,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = ROOT / "pyproject.toml"
 ENV_FILES = [ROOT / "environment.yml", ROOT / "binder" / "environment.yml"]
+REPO2DOCKER_BASE = ROOT / "tests" / "binder" / "repo2docker-py3.11-base.txt"
+README = ROOT / "README.md"
+# The Jupyter packages a library user does not need: never runtime pins, always in the notebooks extra.
+NOTEBOOK_STACK = ("jupyterlab", "ipython", "ipykernel")
 PKG = ROOT / "crlqas_kit"
 
 EXACT_PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[A-Za-z0-9.+!_-]+)$")
@@ -58,6 +78,12 @@ def parse_pins(reqs: list[str], where: str) -> dict[str, str]:
         f"or markers); not exact: {bad}"
     )
     return pins
+
+
+def repo2docker_base_pins() -> dict[str, str]:
+    """{normalized name: version} of repo2docker's Python 3.11 base environment (pip names)."""
+    lines = [ln.strip() for ln in REPO2DOCKER_BASE.read_text().splitlines()]
+    return parse_pins([ln for ln in lines if ln and not ln.startswith("#")], str(REPO2DOCKER_BASE.relative_to(ROOT)))
 
 
 def runtime_pins() -> dict[str, str]:
@@ -177,10 +203,26 @@ def format_diff(expected: dict[str, str], actual: dict[str, str], label: str) ->
 # ----------------------------------------------------------------------------- pyproject
 def test_runtime_pins_are_exact_and_present():
     pins = runtime_pins()
-    core_deps = ("jax", "jaxlib", "flax", "optax", "numpy", "scipy", "matplotlib", "ipywidgets", "jupyterlab")
+    core_deps = ("jax", "jaxlib", "flax", "optax", "numpy", "scipy", "matplotlib", "ipywidgets")
     for core in core_deps:
         assert core in pins, f"pyproject.toml runtime dependencies lack an exact pin for {core}"
     assert pins["jax"] == pins["jaxlib"], "jax and jaxlib must be pinned to the same version"
+
+
+def test_jupyter_stack_is_the_notebooks_extra():
+    """A library user gets no JupyterLab/IPython pins; `pip install -e ".[notebooks]"` brings them."""
+    runtime, notebooks = runtime_pins(), extras_pins().get("notebooks", {})
+    for name in NOTEBOOK_STACK:
+        assert name not in runtime, f"{name} is a runtime pin; it belongs in the notebooks extra"
+        assert name in notebooks, f"the notebooks extra lacks an exact pin for {name}"
+
+
+def test_extras_agree_with_each_other():
+    seen: dict[str, tuple[str, str]] = {}
+    for extra, pins in extras_pins().items():
+        for name, version in pins.items():
+            other = seen.setdefault(name, (extra, version))
+            assert other[1] == version, f"{name}: [{other[0]}] pins =={other[1]}, [{extra}] pins =={version}"
 
 
 def test_extras_are_exact_and_never_runtime():
@@ -202,6 +244,15 @@ def test_project_metadata():
 
 
 # ----------------------------------------------------------------------------- conda / Binder
+def expected_env_pins(path: Path) -> tuple[dict[str, str], str]:
+    """The pins (and the rule, for messages) that ``path``'s pip: block must repeat, in order."""
+    runtime = runtime_pins()
+    if path.parent.name == "binder":
+        base = repo2docker_base_pins()
+        return {n: v for n, v in runtime.items() if n not in base}, "runtime pins minus repo2docker's base"
+    return {**runtime, **extras_pins()["notebooks"]}, "runtime pins + the notebooks extra"
+
+
 @pytest.mark.parametrize("path", ENV_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_environment_yml_matches_pyproject(path: Path):
     assert path.exists(), f"{path.relative_to(ROOT)} is missing"
@@ -225,9 +276,39 @@ def test_environment_yml_matches_pyproject(path: Path):
     assert len(pip_blocks) == 1, f"{rel}: expected exactly one 'pip:' block, found {len(pip_blocks)}"
 
     actual = parse_pins(pip_blocks[0], f"{rel} pip:")
-    expected = runtime_pins()
+    expected, rule = expected_env_pins(path)
     diff = format_diff(expected, actual, str(rel))
-    assert not diff, f"runtime pins drifted from pyproject.toml:\n{diff}"
+    assert not diff, f"{rel} must list pyproject.toml's {rule}; it drifted:\n{diff}"
+    assert list(actual) == list(expected), f"{rel}: list the pins in pyproject.toml's order ({rule})"
+
+
+def test_runtime_pins_that_binder_provides_match_its_base():
+    """A runtime pin left out of binder/environment.yml because the base has it must be the base's version."""
+    base = repo2docker_base_pins()
+    clash = {n: (v, base[n]) for n, v in runtime_pins().items() if n in base and base[n] != v}
+    assert not clash, (
+        "runtime pins that repo2docker's base provides at another version (pyproject, base): "
+        f"{clash}. Binder would run the base's version, or pip would replace part of its Jupyter stack; "
+        "pin the base's version (tests/binder/repo2docker-py3.11-base.txt)"
+    )
+
+
+def test_repo2docker_base_holds_the_jupyter_stack():
+    base = repo2docker_base_pins()
+    for name in (
+        "jupyterlab",
+        "notebook",
+        "ipykernel",
+        "ipython",
+        "ipywidgets",
+        "jupyterlab-widgets",
+        "jupyter-server",
+        "jupyterhub",
+    ):
+        assert name in base, f"{REPO2DOCKER_BASE.relative_to(ROOT)} lacks {name}"
+    assert base["jupyterlab"].startswith("4.4.") and base["notebook"].startswith("7.4."), (
+        "Notebook 7.4 requires JupyterLab 4.4: the base file is inconsistent"
+    )
 
 
 def _code_lines(path: Path) -> list[str]:
@@ -300,6 +381,7 @@ EXTRA_MODULES = {  # top-level import name -> distribution, for extras that may 
     "nbclient": "nbclient",
     "ipykernel": "ipykernel",
     "playwright": "playwright",
+    "jupyterlab": "jupyterlab",
     "pyscf": "pyscf",
     "openfermion": "openfermion",
     "openfermionpyscf": "openfermionpyscf",
@@ -455,3 +537,50 @@ def test_kit_imports_without_extras():
         "crlqas_kit modules failed to import without the optional extras "
         f"(blocked: {blocked}):\n{proc.stdout}\n{proc.stderr[-4000:]}"
     )
+
+
+# ----------------------------------------------------------------------------- the Binder link
+BADGE = re.compile(r"\[!\[Binder\]\(https://mybinder\.org/badge_logo\.svg\)\]\((?P<url>[^)\s]*)\)")
+
+
+def test_binder_link_has_one_home():
+    """[project.urls] Binder is the one place the link lives; README's badge repeats it exactly."""
+    url = load_pyproject()["project"].get("urls", {}).get("Binder")
+    assert url, "pyproject.toml needs [project.urls] Binder (the Binder link)"
+    assert re.fullmatch(
+        r"https://mybinder\.org/v2/gh/[A-Za-z0-9_-]+/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+"
+        r"\?urlpath=lab/tree/notebooks/00_index\.ipynb",
+        url,
+    ), f"[project.urls] Binder is not a mybinder.org link that opens the index notebook: {url}"
+    badges = BADGE.findall(README.read_text(encoding="utf-8"))
+    assert badges == [url], f"README's Binder badge must link {url}, it links {badges}"
+
+
+def test_binder_url_task_rewrites_both_places(tmp_path):
+    for name in ("tasks.py", "pyproject.toml", "README.md"):
+        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+    proc = subprocess.run(
+        [sys.executable, "tasks.py", "binder-url", "alice/crlqas_kit", "dev"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    url = "https://mybinder.org/v2/gh/alice/crlqas_kit/dev?urlpath=lab/tree/notebooks/00_index.ipynb"
+    with (tmp_path / "pyproject.toml").open("rb") as fh:
+        assert tomllib.load(fh)["project"]["urls"]["Binder"] == url
+    assert BADGE.findall((tmp_path / "README.md").read_text(encoding="utf-8")) == [url]
+    bad = subprocess.run(
+        [sys.executable, "tasks.py", "binder-url", "not a slug"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "usage" in bad.stdout
+
+
+def test_index_tells_users_to_shut_down_kernels():
+    """Binder caps a session at 1-2 GB and JupyterLab keeps closed tabs' kernels alive."""
+    import json
+
+    nb = json.loads((ROOT / "notebooks" / "00_index.ipynb").read_text(encoding="utf-8"))
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "Shut Down Kernel" in text and "Running Terminals and Kernels" in text and "1-2 GB" in text
