@@ -7,6 +7,11 @@ import numbers
 import os
 from pathlib import Path
 
+
+class UsageError(Exception):
+    """A user mistake, reported in one line with exit code 2."""
+
+
 #: PRNG seeds are ``jax.random.key(seed)``: non-negative integers below this.
 MAX_SEED = 2**32
 

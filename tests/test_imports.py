@@ -181,7 +181,7 @@ def test_graph_sees_the_package():
     assert {f"{PACKAGE}.sim.noise", f"{PACKAGE}.sim.devices"} <= top[f"{PACKAGE}.sim.noise_spec"]
     assert f"{PACKAGE}.sim.noise" in top[f"{PACKAGE}.sim.devices"]
     assert not {f"{PACKAGE}.sim.devices", f"{PACKAGE}.sim.noise_spec"} & top[f"{PACKAGE}.sim.noise"]
-    assert f"{PACKAGE}.search" in lazy[f"{PACKAGE}.cli"]
+    assert f"{PACKAGE}.search" in lazy[f"{PACKAGE}.cli_search"]
 
 
 def test_module_level_imports_have_no_cycle():
