@@ -1,0 +1,205 @@
+"""One run of a sweep, as a Ray task in its own worker process: resume or start, record each attempt."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .._checks import write_atomic
+from .grid import GRID_FILE, TASKS_DIR, RunSpec, SweepError
+
+
+def _checkpoint_progress(path: Path) -> dict[str, Any] | None:
+    """What the newest checkpoint of a run says (config, seeds, episodes, seconds, evaluations,
+    accurate), or None when there is no readable one. The checkpoint is written last in a save,
+    so the logs and config.json it belongs to are complete."""
+    from ..checkpoint import load_meta
+    from ..results import checkpoint_files
+
+    for file in checkpoint_files(path):
+        try:
+            meta = load_meta(file)
+            best = meta["best"]
+            seeds = [int(s) for s in meta["seeds"]]
+            return {
+                "config": meta["config"],
+                "seeds": seeds,
+                "episodes": int(meta["episodes_lines"]),
+                "seconds": float(meta["seconds"]),
+                "evaluations": sum(int(v) for v in meta["evaluations"].values()),
+                "accurate": any(bool(e and e[0].get("chemically_accurate")) for e in best.values()),
+            }
+        except (ValueError, KeyError, TypeError, AttributeError, OSError):
+            continue
+    return None
+
+
+def run_state(path: str | Path, run: RunSpec) -> str:
+    """``"new"`` (nothing saved yet), ``"partial"`` (saved, unfinished) or ``"finished"``.
+
+    Finished: the newest checkpoint holds the run's episodes, or its stopping rule was met (the
+    checkpoint's training seconds, accurate episodes, evaluations). A ``SweepError`` when the
+    directory holds another run or files the kit does not write."""
+    from ..autosave import RUN_FILES, check_out, describe_run
+
+    path = Path(path)
+    if not path.exists():
+        return "new"
+    if not (path / "config.json").exists():
+        # a first save cut short (e.g. only best/ made): this run's own files, else refused
+        kit = set(RUN_FILES) | {f + ".tmp" for f in RUN_FILES} | {"best"}
+        foreign = sorted(e.name for e in path.iterdir() if e.name not in kit and not e.name.endswith(".png"))
+        if not path.is_dir() or foreign:
+            what = "is not a directory" if not path.is_dir() else f"holds files of no run ({', '.join(foreign[:3])})"
+            raise SweepError(f"{path} {what}; move them away or choose a new --out")
+        return "partial" if any(path.iterdir()) else "new"
+    try:
+        check_out(path, run.config, [run.seed], resuming=True)
+    except ValueError:
+        raise SweepError(
+            f"{path} holds another run ({describe_run(path)}) than this sweep's {run.name}; "
+            "move it away or choose a new --out"
+        ) from None
+    progress = _checkpoint_progress(path)
+    if progress is None:
+        return "partial"
+    done = progress["episodes"] >= run.config.episodes
+    if done or run.reached(progress["seconds"], progress["accurate"], progress["evaluations"]):
+        return "finished"
+    return "partial"
+
+
+# ------------------------------------------------------------------------- the task (a worker)
+class _RunRule:
+    """The run's stopping rule as ``should_stop`` + callback, counted over resumes (the training
+    seconds of the run, not of this attempt), and the attempt's first-episode time."""
+
+    def __init__(self, run: RunSpec, results: Any, on_first_episode: Callable[[], None]) -> None:
+        self.run = run
+        self.seconds = 0.0 if results is None else float(results.seconds)
+        self.accurate = results is not None and results.first_chemically_accurate(run.seed) is not None
+        self.evaluations = 0 if results is None else int(results.evaluations.get(run.seed, 0))
+        self.on_first_episode = on_first_episode
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if event["event"] == "episode":
+            if self.on_first_episode is not None:
+                self.on_first_episode()
+                self.on_first_episode = None
+            self.accurate |= bool(event["chemically_accurate"])
+            self.evaluations = int(event.get("evaluations", self.evaluations))
+        elif event["event"] == "chunk":
+            self.seconds = float(event["seconds"])
+
+    def should_stop(self) -> bool:
+        return self.run.reached(self.seconds, self.accurate, self.evaluations)
+
+
+def _record_attempt(out: Path, name: str, **fields: Any) -> Callable[..., None]:
+    """Append this attempt to ``sweep_tasks/<name>.json``; returns ``update(**fields)`` for it."""
+    file = out / TASKS_DIR / f"{name}.json"
+    file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        record = json.loads(file.read_text())
+        attempts = record["attempts"] if isinstance(record.get("attempts"), list) else []
+    except (OSError, ValueError, AttributeError):
+        attempts = []
+    attempt = {"attempt": len(attempts) + 1, **fields}
+    attempts.append(attempt)
+
+    def update(**more: Any) -> None:
+        attempt.update(more)
+        write_atomic(file, json.dumps({"run": name, "attempts": attempts}, indent=1) + "\n")
+
+    update()
+    return update
+
+
+def run_task(spec: Mapping[str, Any], out: str, save_every: float, code: str | None = None) -> dict[str, Any]:
+    """Make one run of a sweep (in a Ray worker, or anywhere): resume it from its checkpoint if it
+    has one, skip it if it is finished, else start it; returns what happened (``status``:
+    ``finished``, ``skipped`` or ``interrupted``). ``code``: the driver's :func:`code_digest`,
+    checked against this process's kit."""
+    run = RunSpec.from_dict(spec)
+    root = Path(out)
+    path = root / run.name
+    if code is not None and code != code_digest():
+        from .. import __file__ as kit
+
+        raise SweepError(
+            f"the worker on {socket.gethostname()} imports another crlqas_kit ({Path(kit).parent}) than the driver's; "
+            "install the same version on every node"
+        )
+    if not (root / GRID_FILE).is_file():  # the driver wrote it before submitting
+        raise SweepError(
+            f"{root / GRID_FILE} is not visible on {socket.gethostname()}: --out must be storage every node "
+            "sees at the same path"
+        )
+    update = _record_attempt(root, run.name, pid=os.getpid(), node=socket.gethostname(), started=time.time())
+    try:
+        return _make_run(run, path, save_every, update)
+    except BaseException as err:  # said in the task record too; a killed worker says nothing
+        update(finished=time.time(), status="interrupted" if isinstance(err, KeyboardInterrupt) else "failed")
+        raise
+
+
+def _make_run(run: RunSpec, path: Path, save_every: float, update: Callable[..., None]) -> dict[str, Any]:
+    import warnings
+
+    from ..results import ResumeWarning, checkpoint_files
+    from ..search import load_checkpoint, search
+
+    state = run_state(path, run)
+    if state == "finished":
+        update(finished=time.time(), status="skipped")
+        return {"name": run.name, "status": "skipped", "notes": []}
+    resume, notes = None, []
+    if state == "partial" and checkpoint_files(path):
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ResumeWarning)
+                resume = load_checkpoint(path)
+            notes = [str(w.message) for w in caught if issubclass(w.category, ResumeWarning)]
+            resume[1].config = run.config
+        except ValueError as err:  # saved files but no usable checkpoint: the run starts again
+            notes = [f"no usable checkpoint ({err}); started again"]
+    # saved files but no checkpoint to resume from (a first save cut short): this run's own files
+    # (run_state checked), replaced by a fresh start
+    force = resume is None and path.exists() and any(path.iterdir())
+    episodes0 = 0 if resume is None else len(resume[1].episodes)
+    update(resumed_from=episodes0, notes=notes)
+    rule = _RunRule(run, None if resume is None else resume[1], lambda: update(first_episode=time.time()))
+    interrupted: list[str] = []
+    results = search(
+        run.config,
+        seeds=[run.seed],
+        callbacks=[rule, lambda e: e["event"] == "interrupted" and interrupted.append(e["signal"])],
+        should_stop=rule.should_stop,
+        resume=resume,
+        out=path,
+        save_every=save_every,
+        force=force,
+    )
+    status = "interrupted" if interrupted else "finished"
+    update(finished=time.time(), status=status, episodes=len(results.episodes))
+    return {"name": run.name, "status": status, "resumed_from": episodes0, "notes": notes}
+
+
+def code_digest() -> str:
+    """SHA-256 of this process's ``crlqas_kit`` sources (``*.py``), to check that workers run the driver's code."""
+    root = Path(__file__).resolve().parents[1]  # the crlqas_kit package
+    h = hashlib.sha256()
+    for file in sorted(root.rglob("*.py")):
+        if "__pycache__" in file.parts:
+            continue
+        h.update(file.relative_to(root).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------- the directory
