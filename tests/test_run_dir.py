@@ -104,9 +104,17 @@ def test_every_record_the_kit_writes_is_valid(runs, agent):
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in SHIPPED.iterdir() if p.is_dir()))
-def test_shipped_runs_of_an_older_kit_still_load(name):
-    res = load_run(SHIPPED / name)  # written before episodes had "evaluations" and "agent"
-    assert "evaluations" not in res.episodes[0] and res.evals and res.best
+def test_shipped_runs_load(name):
+    res = load_run(SHIPPED / name)
+    assert res.episodes and res.best
+    assert res.evals or res.config.agent != "ddqn"  # greedy evaluations are the DDQN's only
+
+
+def test_shipped_runs_of_an_older_kit_still_load():
+    """Some shipped runs were written before episodes had "evaluations" and "agent" (the
+    compatibility case stays covered as long as one of them is shipped)."""
+    older = [p.name for p in SHIPPED.iterdir() if p.is_dir() and "evaluations" not in load_run(p).episodes[0]]
+    assert older, "no shipped run of an older kit left: keep one, or drop this test"
 
 
 def test_optional_fields_may_be_missing(ddqn):
