@@ -49,8 +49,9 @@ OUT = ROOT / "benchmarks" / "results" / "notebooks.json"
 FAST_BUDGET_MB = 700
 MODES = ("fast", "full")
 PEAK_CELL = """\
+import crlqas_kit as _ck
 _p = [int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
-print("CRLQAS_PEAK_RSS_BYTES", _p)"""
+print("CRLQAS_PEAK_RSS_BYTES", _p, "CRLQAS_MODE", _ck.notebook_mode())"""
 
 
 def _vm_hwm(pid: int) -> int | None:
@@ -126,8 +127,10 @@ def run_notebook(path: Path, mode: str, *, timeout: float, cache_home: Path, cac
     text = "\n".join(
         o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"
     )
-    m = re.search(r"CRLQAS_PEAK_RSS_BYTES (\d+)", text)
+    m = re.search(r"CRLQAS_PEAK_RSS_BYTES (\d+) CRLQAS_MODE (\w+)", text)
     peak = max(watch.peak, int(m.group(1)) if m else 0)
+    if m and m.group(2) != mode:
+        raise RuntimeError(f"{path.name} ran in {m.group(2)} mode, not {mode}")
     row = {
         "status": status,
         "seconds": round(seconds, 1),

@@ -41,9 +41,9 @@ def test_lab_task_plan(tmp_path):
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("[tasks] $ ")]
     assert any(" -m venv " in ln for ln in lines), proc.stdout
     assert any(ln.endswith("-m pip install -e '.[notebooks]'") for ln in lines), proc.stdout
-    assert lines[-1].endswith(f"/.venv/bin/jupyter lab {INDEX} --ServerApp.root_dir={tmp_path} --no-browser"), (
-        proc.stdout
-    )
+    assert lines[-1].endswith(
+        f"/.venv/bin/jupyter lab {INDEX} --ServerApp.root_dir={tmp_path.resolve()} --no-browser"
+    ), proc.stdout
 
 
 def _free_port() -> int:
