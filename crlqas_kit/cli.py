@@ -354,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="each run saves (checkpoint included) every SECONDS (default 30): what a lost worker can cost",
     )
+    sw.add_argument(
+        "--pin-cpus",
+        action="store_true",
+        help="pin each run's worker to --cpus-per-run cores of its own (faster side by side; XLA then uses "
+        "those cores only, as under taskset: docs/scaling.md)",
+    )
     sw.add_argument("--quiet", action="store_true", help="no live table on stderr")
     sw.set_defaults(func=cmd_sweep)
 

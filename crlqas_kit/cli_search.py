@@ -241,6 +241,7 @@ def cmd_sweep(args) -> int:
         max_retries=args.max_retries,
         address=args.address,
         save_every=args.save_every,
+        pin_cpus=args.pin_cpus,
         progress=not args.quiet,
     )
     print(result.table())

@@ -166,6 +166,20 @@ def test_sweep_completes_and_equals_runs_made_alone(swept, tmp_path):
     assert [r["name"] for r in recorded] == [r["name"] for r in result.runs]
 
 
+def test_pinned_workers_make_the_same_runs(swept, ray_head, worker_env, tmp_path):
+    """--pin-cpus: each worker on a core of its own (recorded per attempt); the runs are unchanged."""
+    out = tmp_path / "pinned"
+    result = sweep(grid(noise="none"), out, address=ray_head, env=worker_env, pin_cpus=True, stream=io.StringIO())
+    assert not result.failed, result.runs
+    tasks = [attempt(out, f"H2-2q_none_fast_seed{seed}") for seed in SEEDS]
+    for seed in SEEDS:
+        name = f"H2-2q_none_fast_seed{seed}"
+        assert episodes(out / name) == episodes(swept[0] / name)
+    assert all(isinstance(t["cpus"], list) and len(t["cpus"]) == 1 for t in tasks), tasks
+    if tasks[0]["pid"] != tasks[1]["pid"]:  # two live workers never hold the same core
+        assert tasks[0]["cpus"] != tasks[1]["cpus"], tasks
+
+
 # ----------------------------------------------------------------------------- (2) a lost worker, Ctrl-C
 def wait_for(what: str, check, driver: subprocess.Popen, timeout: float = 240):
     deadline = time.monotonic() + timeout
@@ -330,6 +344,7 @@ def test_missing_ray_names_the_extra(tmp_path):
         (["--problem", "H2-2q", "--max-retries", "-1"], "max_retries must be an integer >= 0, got -1"),
         (["--problem", "H2-2q", "--num-cpus", "2", "--address", "127.0.0.1:1"], "num_cpus sets up a local Ray"),
         (["--noise", "none"], "give the grid"),
+        (["--problem", "H2-2q", "--pin-cpus", "--cpus-per-run", "1.5"], "pinning needs a whole number of CPUs"),
         (["--problem", "H2-2q", "--grid", "g.toml"], "give either --grid FILE or the grid options"),
         (["--grid", "missing.toml"], "grid file not found"),
     ],

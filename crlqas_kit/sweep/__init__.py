@@ -55,7 +55,7 @@ from .grid import (
     load_grid,
 )
 from .summary import Board, SweepResult, check_sweep_dir, summarize
-from .task import code_digest, run_state, run_task
+from .task import code_digest, pin_process, run_state, run_task
 
 
 class _CallableModule(types.ModuleType):
@@ -86,6 +86,7 @@ __all__ = [
     "grid_from_options",
     "import_ray",
     "load_grid",
+    "pin_process",
     "run_state",
     "run_task",
     "submission_order",

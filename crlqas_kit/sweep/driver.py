@@ -87,6 +87,7 @@ def sweep(
     address: str | None = None,
     save_every: float = 30.0,
     env: Mapping[str, str] | None = None,
+    pin_cpus: bool = False,
     progress: bool = True,
     stream: Any = None,
 ) -> SweepResult:
@@ -98,8 +99,9 @@ def sweep(
     CPUs (default: all); ``address`` (or ``RAY_ADDRESS``): join that cluster instead.
     ``cpus_per_run``: CPUs Ray reserves per task. ``max_retries``: retries of a task whose worker
     died (each resumes from the run's last save). ``save_every``: seconds between a run's saves.
-    ``env``: more environment variables for the workers. ``progress``: the live table on
-    ``stream`` (default stderr).
+    ``env``: more environment variables for the workers. ``pin_cpus``: pin each worker process to
+    ``cpus_per_run`` cores of its own (a whole number; :func:`~crlqas_kit.sweep.task.pin_process`).
+    ``progress``: the live table on ``stream`` (default stderr).
 
     Checks everything first (one-line :class:`SweepError`s, before Ray starts), skips finished
     runs, and starts Ray only when there is work. Ctrl-C (KeyboardInterrupt) cancels the tasks,
@@ -119,6 +121,9 @@ def sweep(
         check_number(save_every, "save_every", strict=False, unit="seconds")
     except ValueError as err:
         raise SweepError(str(err)) from None
+    if pin_cpus and float(cpus_per_run) != int(cpus_per_run):
+        raise SweepError(f"pinning needs a whole number of CPUs per run, got {cpus_per_run!r}")
+    pin = int(cpus_per_run) if pin_cpus else 0
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address and num_cpus is not None:
         raise SweepError(
@@ -158,6 +163,7 @@ def sweep(
             max_retries,
             save_every,
             env,
+            pin,
             board,
             status,
             errors,
@@ -191,7 +197,7 @@ def sweep(
 
 
 def _drive(
-    ray, todo, out, address, num_cpus, cpus_per_run, max_retries, save_every, env, board, status, errors, timings
+    ray, todo, out, address, num_cpus, cpus_per_run, max_retries, save_every, env, pin, board, status, errors, timings
 ) -> bool:
     """Submit the runs to Ray, follow them, shut Ray down; True when stopped by Ctrl-C."""
     code = code_digest()  # before Ray ships the sources: a change meanwhile shows as a mismatch
@@ -219,7 +225,7 @@ def _drive(
             seen[run.name] = len(_attempts(out, run.name))
             timings["attempts_before"].setdefault(run.name, seen[run.name])
             timings["submitted"].setdefault(run.name, time.time())
-            pending[task.remote(run.to_dict(), where, float(save_every), code)] = run
+            pending[task.remote(run.to_dict(), where, float(save_every), code, pin)] = run
             board.set(run.name, "pending")
 
         for run in submission_order(todo):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -121,11 +123,15 @@ def _record_attempt(out: Path, name: str, **fields: Any) -> Callable[..., None]:
     return update
 
 
-def run_task(spec: Mapping[str, Any], out: str, save_every: float, code: str | None = None) -> dict[str, Any]:
+def run_task(
+    spec: Mapping[str, Any], out: str, save_every: float, code: str | None = None, pin: int = 0
+) -> dict[str, Any]:
     """Make one run of a sweep (in a Ray worker, or anywhere): resume it from its checkpoint if it
     has one, skip it if it is finished, else start it; returns what happened (``status``:
     ``finished``, ``skipped`` or ``interrupted``). ``code``: the driver's :func:`code_digest`,
-    checked against this process's kit."""
+    checked against this process's kit. ``pin``: pin this process to that many free cores
+    (:func:`pin_process`)."""
+    cpus = pin_process(pin) if pin else None  # before JAX starts in this process
     run = RunSpec.from_dict(spec)
     root = Path(out)
     path = root / run.name
@@ -141,7 +147,7 @@ def run_task(spec: Mapping[str, Any], out: str, save_every: float, code: str | N
             f"{root / GRID_FILE} is not visible on {socket.gethostname()}: --out must be storage every node "
             "sees at the same path"
         )
-    update = _record_attempt(root, run.name, pid=os.getpid(), node=socket.gethostname(), started=time.time())
+    update = _record_attempt(root, run.name, pid=os.getpid(), node=socket.gethostname(), started=time.time(), cpus=cpus)
     try:
         return _make_run(run, path, save_every, update)
     except BaseException as err:  # said in the task record too; a killed worker says nothing
@@ -189,6 +195,60 @@ def _make_run(run: RunSpec, path: Path, save_every: float, update: Callable[...,
     status = "interrupted" if interrupted else "finished"
     update(finished=time.time(), status=status, episodes=len(results.episodes))
     return {"name": run.name, "status": status, "resumed_from": episodes0, "notes": notes}
+
+
+#: The cores this process was pinned to by :func:`pin_process` (and the lock file holding them).
+_PINNED: dict[str, Any] = {}
+
+
+def pin_process(count: int) -> list[int] | None:
+    """Pin this process (all its threads) to ``count`` cores no other pinned sweep worker of this
+    user on this node holds, once per process; returns the cores, or None when it cannot.
+
+    Two runs on two cores each go faster pinned to their own core (measured: ``benchmarks/sweep.py``,
+    docs/benchmarks.md, "Sweeps"): XLA then sizes its CPU thread pool to that core, as under
+    ``taskset -c N crlqas search ...``. Only before JAX has started in the process (the first task
+    of a worker): pinning a running thread pool onto one core makes its threads wait on each other.
+    A core is held by an exclusive lock on ``$TMPDIR/crlqas-sweep-<uid>/cpu<N>.lock``, released
+    when the process ends (also when it is killed)."""
+    import fcntl
+    import tempfile
+
+    if "cores" in _PINNED:
+        return _PINNED["cores"]
+    _PINNED["cores"] = None
+    if "jax" in sys.modules and _jax_started():
+        return None
+    try:
+        usable = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+    locks = Path(tempfile.gettempdir()) / f"crlqas-sweep-{os.getuid()}"
+    locks.mkdir(exist_ok=True)
+    for start in range(0, len(usable) - count + 1, count):
+        cores = usable[start : start + count]
+        fd = os.open(locks / f"cpu{cores[0]}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        for tid in os.listdir("/proc/self/task"):  # every thread (sched_setaffinity sets one)
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(int(tid), cores)
+        _PINNED.update(cores=cores, lock=fd)
+        return cores
+    return None
+
+
+def _jax_started() -> bool:
+    """Whether this process has created JAX's backends (and their thread pools) already."""
+    try:
+        from jax._src import xla_bridge
+
+        return bool(getattr(xla_bridge, "_backends", None))
+    except ImportError:
+        return True  # cannot tell: do not pin
 
 
 def code_digest() -> str:
