@@ -357,8 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument(
         "--pin-cpus",
         action="store_true",
-        help="pin each run's worker to --cpus-per-run cores of its own (faster side by side; XLA then uses "
-        "those cores only, as under taskset: docs/scaling.md)",
+        help="pin each run's worker to --cpus-per-run cores of its own (XLA then uses those cores only, as "
+        "under taskset; for many-core nodes, not faster on 2 cores: docs/scaling.md)",
     )
     sw.add_argument("--quiet", action="store_true", help="no live table on stderr")
     sw.set_defaults(func=cmd_sweep)

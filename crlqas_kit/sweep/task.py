@@ -205,9 +205,9 @@ def pin_process(count: int) -> list[int] | None:
     """Pin this process (all its threads) to ``count`` cores no other pinned sweep worker of this
     user on this node holds, once per process; returns the cores, or None when it cannot.
 
-    Two runs on two cores each go faster pinned to their own core (measured: ``benchmarks/sweep.py``,
-    docs/benchmarks.md, "Sweeps"): XLA then sizes its CPU thread pool to that core, as under
-    ``taskset -c N crlqas search ...``. Only before JAX has started in the process (the first task
+    XLA then sizes its CPU thread pool to those cores, as under ``taskset -c N crlqas search ...``:
+    for nodes where many runs' thread pools would compete for the same cores (on a 2-core machine
+    it measured 5 % slower than unpinned: ``benchmarks/sweep.py``, docs/benchmarks.md, "Sweeps"). Only before JAX has started in the process (the first task
     of a worker): pinning a running thread pool onto one core makes its threads wait on each other.
     A core is held by an exclusive lock on ``$TMPDIR/crlqas-sweep-<uid>/cpu<N>.lock``, released
     when the process ends (also when it is killed)."""
