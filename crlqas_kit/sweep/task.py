@@ -207,8 +207,9 @@ def pin_process(count: int) -> list[int] | None:
 
     XLA then sizes its CPU thread pool to those cores, as under ``taskset -c N crlqas search ...``:
     for nodes where many runs' thread pools would compete for the same cores (on a 2-core machine
-    it measured 5 % slower than unpinned: ``benchmarks/sweep.py``, docs/benchmarks.md, "Sweeps"). Only before JAX has started in the process (the first task
-    of a worker): pinning a running thread pool onto one core makes its threads wait on each other.
+    it measured 5 % slower than unpinned: ``benchmarks/sweep.py``, docs/benchmarks.md, "Sweeps").
+    Only before JAX has started in the process (the first task of a worker): pinning a running
+    thread pool onto one core makes its threads wait on each other.
     A core is held by an exclusive lock on ``$TMPDIR/crlqas-sweep-<uid>/cpu<N>.lock``, released
     when the process ends (also when it is killed)."""
     import fcntl
