@@ -98,6 +98,11 @@ class Trainer:
 
     # -- state ----------------------------------------------------------------------------------
     def init(self, key: jax.Array) -> TrainState:
+        """A fresh training state for ``key`` (one compiled call: built op by op it compiles over a
+        hundred small programs, whose memory a notebook kernel keeps)."""
+        return _INIT(self, key)
+
+    def _init(self, key: jax.Array) -> TrainState:
         cfg, p = self.config, self.params
         k_agent, k_env, key = jax.random.split(key, 3)
         curr = qas_curriculum.init(cfg.curriculum, float(p.threshold0), float(p.e_min))
@@ -228,6 +233,7 @@ def make_trainer(config: SearchConfig) -> Trainer:
     return Trainer(config, params, agent)
 
 
+_INIT = jax.jit(lambda trainer, key: trainer._init(key), static_argnums=0)
 _CHUNK = jax.jit(lambda trainer, ts: trainer.chunk(ts), static_argnums=0)
 _CHUNK_SEEDS = jax.jit(lambda trainer, ts: jax.vmap(trainer.chunk)(ts), static_argnums=0)
 _EVAL = jax.jit(lambda trainer, agent, key, thr: trainer.evaluate(agent, key, thr), static_argnums=0)

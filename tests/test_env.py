@@ -523,6 +523,30 @@ def test_halting_follows_negative_binomial(h2):
     assert abs(np.mean(h <= q) - cdf) < 5 * np.sqrt(cdf * (1 - cdf) / n)
 
 
+@pytest.mark.parametrize(("r", "p", "L"), [(70.0, 0.573, 10**6), (70.0, 0.573, 70), (70.0, 0.737, 40), (1.5, 0.2, 500)])
+def test_halting_table_is_the_negative_binomial_cdf(r, p, L):
+    """The sampler's inverse-CDF table against scipy's nbinom, and it reaches (almost) 1 unless cut at L."""
+    table = E.halt_cdf(r, p, L)
+    k = np.arange(table.size)
+    np.testing.assert_allclose(table, stats.nbinom.cdf(k, r, p), rtol=1e-12, atol=1e-15)
+    assert table.size == L or (table.size < L and 1 - table[-1] < 1e-13)  # cumsum rounding
+
+
+def test_halting_frequencies_follow_the_pmf(h2):
+    """Every value's frequency over 40,000 draws (a wide clip) against nbinom's pmf: a sampler off
+    by one (e.g. counting entries < u instead of <= u) shifts the whole histogram and fails."""
+    n, r, p = 40000, 70.0, 0.573
+    wide = dataclasses.replace(h2, halting=True, halt_r=r, halt_p=p, halt_min=0, max_steps=10**6)
+    h = halt_draws(wide, n, seed=3)
+    k = np.arange(20, 100)
+    observed = np.array([np.sum(h == v) for v in k])
+    expected = n * stats.nbinom.pmf(k, r, p)
+    chi2 = np.sum((observed - expected) ** 2 / expected)
+    assert chi2 < stats.chi2.ppf(0.9999, k.size - 1), chi2
+    shifted = n * stats.nbinom.pmf(k - 1, r, p)  # the off-by-one sampler's expected counts
+    assert np.sum((observed - shifted) ** 2 / shifted) > stats.chi2.ppf(0.9999, k.size - 1)
+
+
 def test_halting_published_clip_support(h2):
     """The published clip [25, L=70]: support inside it, the clipped mass piles up at both ends;
     and ``reset`` draws its halting step with exactly this sampler."""

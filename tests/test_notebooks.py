@@ -29,7 +29,9 @@ COMMITTED = sorted(p for p in NOTEBOOKS_DIR.rglob("*.ipynb") if ".ipynb_checkpoi
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 MAX_SECONDS = 90.0
-MAX_PEAK_BYTES = 2 * 1024**3
+# Binder guarantees 1 GB per user and JupyterLab keeps closed tabs' kernels: the issue's budget per
+# notebook in fast mode (the suite runs without the compilation cache, i.e. every compile happens)
+MAX_PEAK_BYTES = 700 * 2**20
 EXPECTED_MAIN = [
     "00_index",
     "01_pauli_transfer_matrices",
@@ -107,7 +109,7 @@ def run_notebook(path: Path, monkeypatch) -> tuple[object, float, int | None]:
 def _check_budget(path: Path, seconds: float, peak: int | None) -> None:
     assert seconds <= MAX_SECONDS, f"{_rel(path)} took {seconds:.1f} s in fast mode (limit {MAX_SECONDS:.0f} s)"
     assert peak is not None, f"{_rel(path)}: could not read the kernel's peak memory"
-    assert peak < MAX_PEAK_BYTES, f"{_rel(path)} peaked at {peak / 2**30:.2f} GB (limit 2 GB)"
+    assert peak < MAX_PEAK_BYTES, f"{_rel(path)} peaked at {peak / 2**20:.0f} MB (limit {MAX_PEAK_BYTES >> 20} MB)"
 
 
 # -- execution ------------------------------------------------------------------------------------

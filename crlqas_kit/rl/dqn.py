@@ -135,6 +135,10 @@ class Agent:
         return jnp.asarray(schedule(updates), jnp.result_type(float))
 
     def init(self, key) -> AgentState:
+        """Fresh network weights (flax's initialisers), their copy as the target, Adam's state."""
+        return _init_agent(self, key)  # one compiled call, not dozens of small ones (memory)
+
+    def _init(self, key) -> AgentState:
         params = self.network.init(key, jnp.zeros((1, self.obs_dim), jnp.float32))
         return AgentState(params, params, self.optimizer.init(params), jnp.asarray(0))
 
@@ -161,3 +165,6 @@ class Agent:
         count = state.updates + 1
         target = optax.periodic_update(params, state.target_params, count, self.config.target_every)
         return AgentState(params, target, opt_state, count), loss
+
+
+_init_agent = jax.jit(lambda agent, key: agent._init(key), static_argnums=0)

@@ -26,6 +26,8 @@ Passing an illegal action (see :func:`action_mask`) appends nothing and ends the
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -41,7 +43,7 @@ from ..problems import Problem
 from ..sim.circuit import Circuit
 from ..sim.noise import NoiseModel
 from ..sim.shots import VARIANCES, check_shots
-from ..sim.simulator import Evaluator
+from ..sim.simulator import Evaluator, _energy
 from . import actions as qas_actions
 from .curriculum import PUBLISHED_THRESHOLD0
 
@@ -161,7 +163,8 @@ def make_params(
     ev = Evaluator.create(problem.hamiltonian, noise, problem.hf_bitstring if start == "hf" else None, engine=engine)
     ev = dataclasses.replace(ev, loop="while")  # episodes fill the L slots gradually
     empty = Circuit(n, L)
-    e_start = float(ev.energy(empty, jnp.zeros(L)))
+    # one compiled call: run op by op it compiles dozens of small programs (memory that stays)
+    e_start = float(_energy(ev, empty, jnp.zeros(L)))
     scale = max(abs(e_start - reference), 1e-3)
     if threshold0 is None and e_min == "pauli-bound" and problem.name in PUBLISHED_THRESHOLD0:
         threshold0 = PUBLISHED_THRESHOLD0[problem.name]
@@ -225,14 +228,32 @@ def _validate(p: EnvParams) -> None:
         raise ValueError(f"new_angle must be 'zeros' or 'random', got {p.new_angle!r}")
 
 
+@functools.lru_cache(maxsize=64)
+def halt_cdf(r: float, p: float, L: int) -> np.ndarray:
+    """``P(h <= k)`` of ``NegBin(r, p)`` for ``k = 0 .. K-1`` (float64), ``K = min(L, end of the
+    tail)``: ``pmf(k) = Gamma(k + r) / (Gamma(r) k!) p^r (1 - p)^k`` (failures before the
+    ``r``-th success). The table stops at ``L`` (what :func:`sample_halt_step` clips to) or where
+    the tail beyond it is below ``exp(-745)`` (mean + 60 standard deviations), whichever is first."""
+    mean, sd = r * (1 - p) / p, math.sqrt(r * (1 - p)) / p
+    k = np.arange(min(int(L), math.ceil(mean + 60 * sd) + 60), dtype=np.float64)
+    log_pmf = np.array([math.lgamma(x + r) - math.lgamma(r) - math.lgamma(x + 1) for x in k])
+    log_pmf += r * math.log(p) + k * math.log1p(-p)
+    return np.cumsum(np.exp(log_pmf))
+
+
 def sample_halt_step(key: jax.Array, params: EnvParams) -> jnp.ndarray:
-    """``h ~ NegBin(r, p)`` clipped to ``[h_min, L]`` (``L`` when halting is off)."""
+    """``h ~ NegBin(r, p)`` clipped to ``[h_min, L]`` (``L`` when halting is off).
+
+    Drawn by inverting the distribution function (:func:`halt_cdf`, a table of at most ``L``
+    entries): one uniform number and a search. JAX's gamma-Poisson route compiles to a program
+    about as large as the rest of ``reset`` (1 s and 130 MB of compiler memory at every call
+    site: ``reset``, the search's chunk, its evaluation)."""
     if not params.halting:
-        return jnp.asarray(params.max_steps)
-    k_gamma, k_pois = jax.random.split(key)
-    rate = jax.random.gamma(k_gamma, params.halt_r) * (1 - params.halt_p) / params.halt_p
-    h = jax.random.poisson(k_pois, rate)
-    return jnp.clip(h, params.halt_min, params.max_steps)
+        return jnp.asarray(params.max_steps, dtype=int)
+    cdf = jnp.asarray(halt_cdf(float(params.halt_r), float(params.halt_p), int(params.max_steps)))
+    u = jax.random.uniform(key, dtype=cdf.dtype)
+    h = jnp.searchsorted(cdf, u, side="right")  # the smallest k with P(h <= k) > u
+    return jnp.clip(h, params.halt_min, params.max_steps).astype(int)
 
 
 def observation(state: EnvState, params: EnvParams) -> jnp.ndarray:

@@ -31,11 +31,17 @@ def import_ray() -> Any:
 
 def _worker_env(extra: Mapping[str, str] | None) -> dict[str, str]:
     """The environment of the workers: the driver's kit settings, so that a run equals the same
-    run made by ``crlqas search`` here (the CPU device count, the compilation cache)."""
+    run made by ``crlqas search`` here (the CPU device count, XLA's emitters, the compilation cache)."""
     from .._cores import ENV_DEVICES, requested_devices
 
     env = {ENV_DEVICES: str(requested_devices())}
-    for name in ("CRLQAS_NO_COMPILE_CACHE", "XDG_CACHE_HOME", "JAX_COMPILATION_CACHE_DIR", "JAX_PLATFORMS"):
+    for name in (
+        "CRLQAS_XLA_EMITTERS",
+        "CRLQAS_NO_COMPILE_CACHE",
+        "XDG_CACHE_HOME",
+        "JAX_COMPILATION_CACHE_DIR",
+        "JAX_PLATFORMS",
+    ):
         if os.environ.get(name):
             env[name] = os.environ[name]
     env.update(extra or {})

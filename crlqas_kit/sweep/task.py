@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import write_atomic
+from .._xla import _backends_started
 from .grid import GRID_FILE, TASKS_DIR, RunSpec, SweepError
 
 
@@ -218,7 +219,7 @@ def pin_process(count: int) -> list[int] | None:
     if "cores" in _PINNED:
         return _PINNED["cores"]
     _PINNED["cores"] = None
-    if "jax" in sys.modules and _jax_started():
+    if "jax" in sys.modules and _backends_started():
         return None
     try:
         usable = sorted(os.sched_getaffinity(0))
@@ -240,16 +241,6 @@ def pin_process(count: int) -> list[int] | None:
         _PINNED.update(cores=cores, lock=fd)
         return cores
     return None
-
-
-def _jax_started() -> bool:
-    """Whether this process has created JAX's backends (and their thread pools) already."""
-    try:
-        from jax._src import xla_bridge
-
-        return bool(getattr(xla_bridge, "_backends", None))
-    except ImportError:
-        return True  # cannot tell: do not pin
 
 
 def code_digest() -> str:
