@@ -208,9 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     if args.exercises:
         paths += sorted((NOTEBOOKS / "exercises").glob("ex*.ipynb"))
-        paths += sorted((NOTEBOOKS / "exercises" / "solutions").glob("ex*.ipynb"))
+        paths += sorted((ROOT / "instructor" / "solutions").glob("ex*.ipynb"))  # outside the Binder tree
     if args.only is not None:
-        paths = [p for p in paths if p.stem in args.only or str(p.relative_to(NOTEBOOKS)) in args.only]
+        paths = [p for p in paths if p.stem in args.only or str(p.relative_to(ROOT)) in args.only]
         if not paths:
             parser.error(f"no notebook matches {args.only}")
     modes = MODES if args.mode == "both" else (args.mode,)
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     over = []
     for mode in modes:
         for path in paths:
-            name = str(path.relative_to(NOTEBOOKS).with_suffix(""))
+            name = str(path.relative_to(NOTEBOOKS if path.is_relative_to(NOTEBOOKS) else ROOT).with_suffix(""))
             row = measure(path, mode, timeout=args.timeout, cache=args.cache)
             data.setdefault("runs", {}).setdefault(run_key(mode, args.cache), {})[name] = row
             flag = ""
