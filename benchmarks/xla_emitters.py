@@ -6,10 +6,11 @@ once per process)::
     PYTHONPATH=. python benchmarks/xla_emitters.py --out benchmarks/results/xla_emitters.json
     python benchmarks/xla_emitters.py --report benchmarks/results/xla_emitters.json
 
-Settings: ``CRLQAS_XLA_EMITTERS=legacy`` (what ``import crlqas_kit`` does:
-``--xla_cpu_use_fusion_emitters=false``) and ``=default`` (XLA's MLIR fusion emitters), in fresh
-processes with the compilation cache off, pinned to cores 0,1, alternating for ``--rounds``
-rounds so both see the same background load.
+Settings, for every program of the process: ``legacy`` (``XLA_FLAGS=--xla_cpu_use_fusion_emitters=false``,
+the option the kit's single-environment entry points compile with: ``crlqas_kit._xla``) and
+``default`` (XLA's MLIR fusion emitters; ``CRLQAS_XLA_EMITTERS=default`` so the kit adds nothing),
+in fresh processes with the compilation cache off, pinned to cores 0,1, alternating for
+``--rounds`` rounds so both see the same background load.
 
 Cases (each a child process):
 
@@ -19,6 +20,8 @@ Cases (each a child process):
 * ``batch``: ``simulator._energies`` for 64 and 2 parameter sets (the workload of
   ``benchmarks/cores.py``): noisy PTM at n = 6 and 8, state vector at n = 10; best and median.
 * ``step``: one 500-evaluation Adam-SPSA optimisation on LiH-6q under ``depolarizing``.
+* ``env``: ``benchmarks/env.py``'s measurement on LiH-4q ``depolarizing``: 8 sequential
+  ``step_jit`` steps against ``step_batch`` of 8 environments (``vmap``, gather kernel).
 * ``chunk``: a search's compiled chunk (``trainer._CHUNK``, fast preset) on H2-2q and LiH-4q:
   compile time, then best and median of 8 calls.
 
@@ -118,6 +121,11 @@ def child(args: list[str]) -> dict:
         out = cores.child_batch(args[1], int(args[2]), int(args[3]))
     elif args[0] == "step":
         out = cores.child_step(args[1], int(args[2]))
+    elif args[0] == "env":
+        import env as env_bench
+
+        row = env_bench.measure(args[1], args[2], quick=False, alt=False)
+        out = {k: row[k] for k in ("single", "batch", "speedup")}
     else:
         out = child_chunk(args[1], int(args[2]))
     out["cpu"] = mon.stop()
@@ -125,10 +133,12 @@ def child(args: list[str]) -> dict:
 
 
 def run_child(args: list[str], setting: str) -> dict:
-    env = dict(
-        os.environ, PYTHONPATH=f"{ROOT}:{HERE}", CRLQAS_XLA_EMITTERS=setting, CRLQAS_NO_COMPILE_CACHE="1", CI="true"
-    )
+    env = dict(os.environ, PYTHONPATH=f"{ROOT}:{HERE}", CRLQAS_NO_COMPILE_CACHE="1", CI="true")
     env.pop("XLA_FLAGS", None)
+    if setting == "legacy":  # every program of the process, the kit's and the benchmark's own
+        env["XLA_FLAGS"] = "--xla_cpu_use_fusion_emitters=false"
+    else:
+        env["CRLQAS_XLA_EMITTERS"] = "default"
     cmd = ["taskset", "-c", "0,1", sys.executable, __file__, "--child", *args]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -142,6 +152,7 @@ CASES = [
     ("PTM n=8 batch", ["batch", "ptm", "8", "9"]),
     ("state vector n=10 batch", ["batch", "statevector", "10", "9"]),
     ("Adam-SPSA 500, LiH-6q depolarizing", ["step", "LiH-6q", "5"]),
+    ("8 environments, LiH-4q depolarizing", ["env", "LiH-4q", "depolarizing"]),
     ("chunk H2-2q fast", ["chunk", "H2-2q", "2"]),
     ("chunk LiH-4q fast", ["chunk", "LiH-4q", "4"]),
 ]
@@ -179,6 +190,21 @@ def render(data: dict) -> str:
                 float(np.max(np.abs(np.subtract(r["legacy"]["energies"], r["default"]["energies"])))) for r in rounds
             )
             mem.append(f"| energies, max deviation | {dev:.1e} | |")
+            continue
+        if case["args"][0] == "env":
+            for what in ("single", "batch"):
+                rate = {st: [r[st][what]["steps_per_s"] for r in rounds] for st in SETTINGS}
+                ratio = max(rate["legacy"]) / max(rate["default"])
+                lines.append(
+                    f"| {case['name']}: {'8 sequential steps' if what == 'single' else 'step_batch of 8'} | "
+                    f"{max(rate['legacy']):.0f} env-steps/s | {max(rate['default']):.0f} env-steps/s | "
+                    f"{ratio:.2f} (time) | - |"
+                )
+            speed = {st: max(r[st]["speedup"] for r in rounds) for st in SETTINGS}
+            lines.append(
+                f"| {case['name']}: batch speed-up over sequential | {speed['legacy']:.2f}x | "
+                f"{speed['default']:.2f}x | - | - |"
+            )
             continue
         keys = ["64", "2"] if case["args"][0] == "batch" else [None]
         for b in keys:

@@ -5,9 +5,9 @@ JAX's global default for your own code (see :func:`enable_x64` to compose its ji
 Compiled kernels are kept in a persistent per-user cache (``~/.cache/crlqas_kit/jax``;
 ``CRLQAS_NO_COMPILE_CACHE=1`` turns it off, see :mod:`crlqas_kit._cache`). JAX gets one CPU
 device per core (up to 2; ``CRLQAS_CPU_DEVICES`` sets it, see :mod:`crlqas_kit._cores`) so
-large batches of energies use both cores, and XLA:CPU's older fusion emitters, which compile the
-kit's programs in a quarter of the memory (``CRLQAS_XLA_EMITTERS=default`` keeps XLA's; see
-:mod:`crlqas_kit._xla`).
+large batches of energies use both cores. Its single-environment programs are compiled with
+XLA:CPU's older fusion emitters, in a quarter of the memory (``CRLQAS_XLA_EMITTERS=default``
+keeps XLA's; see :mod:`crlqas_kit._xla`).
 
 The search layer is exported lazily (``ck.search``, ``ck.sweep``, ``ck.SearchConfig``,
 ``ck.Results``, ``ck.load_run``, ``ck.InteractiveEnv``): ``import crlqas_kit`` stays light (no
@@ -21,7 +21,6 @@ import os
 from ._cache import enable_compilation_cache
 from ._cores import enable_cpu_devices
 from ._x64 import enable_x64
-from ._xla import use_legacy_emitters
 from .problems import CHEMICAL_ACCURACY, Problem, list_problems, load_problem
 from .sim import *  # noqa: F403
 from .sim import __all__ as _sim_all
@@ -31,7 +30,6 @@ __version__ = "0.1.0"
 
 enable_compilation_cache()
 enable_cpu_devices()  # the imports above run no JAX computation, so this is still in time
-use_legacy_emitters()  # a quarter of the compiler memory (see crlqas_kit._xla)
 
 #: name -> (module, attribute) imported on first use (flax, optax and the RL code load only then)
 _LAZY = {

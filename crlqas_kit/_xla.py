@@ -1,56 +1,91 @@
-"""XLA:CPU's compiler memory: the kit's fusion-emitter setting.
+"""XLA:CPU's compiler memory: which fusion emitters the kit's compiled entry points use.
 
 XLA:CPU (jaxlib 0.10) generates code for fused operations with its MLIR "fusion emitters" by
-default. For the kit's programs these take about 4x the compiler memory of XLA's older emitters
-for the same machine code speed: compiling a search's chunk (episodes of environment steps with
-their Adam-SPSA loops and the DQN updates) raised a process's resident memory by 330 MB with
-them and by 80 MB without, and the 500-evaluation environment step by 170 MB; glibc keeps what
-the compiler freed, so a notebook kernel stays that large. Measured side by side in
-``benchmarks/xla_emitters.py`` (docs/benchmarks.md, "Compiler memory").
+default. For most of the kit's programs these take about four times the compiler memory of XLA's
+older emitters for the same speed: compiling a search's chunk (episodes of environment steps with
+their Adam-SPSA loops and the DQN updates) raised a process's resident memory by 330 MB with them
+and by 80 MB without, and the 500-evaluation environment step by 150 MB; glibc keeps what the
+compiler freed, so a notebook kernel stays that large. The exception is a ``vmap`` over several
+environments (the branch-free gather kernel), which runs 1.3x faster with the fusion emitters.
+Measured side by side in ``benchmarks/xla_emitters.py`` (docs/benchmarks.md, "Compiler memory").
 
-``import crlqas_kit`` therefore adds ``--xla_cpu_use_fusion_emitters=false`` to ``XLA_FLAGS``:
-
-* ``CRLQAS_XLA_EMITTERS=default`` keeps XLA's default (the fusion emitters);
-* a setting of the flag already in ``XLA_FLAGS`` is left alone;
-* only with the jaxlib series it was measured on (:data:`TESTED_JAXLIB`): XLA aborts the process
-  on a flag it does not know, and a later jaxlib may drop this one;
-* only before JAX's first computation in the process (XLA reads ``XLA_FLAGS`` once).
+So the kit's single-environment programs (``rl.env.reset_jit`` / ``step_jit``, the search's
+chunk when it steps one environment at a time, its initialisation and greedy evaluation,
+``Agent.init``, ``vqe.optimize``) are compiled with :func:`compiler_options` (per ``jax.jit``:
+nothing changes for your own JAX code, and it works whenever the kit is imported).
+``CRLQAS_XLA_EMITTERS=default`` compiles them with XLA's default instead. The option exists in
+the jaxlib series it was measured on (:data:`TESTED_JAXLIB`); with another jaxlib the kit uses
+XLA's default.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import warnings
+from typing import Any
+
+import jax
 
 ENV_EMITTERS = "CRLQAS_XLA_EMITTERS"
-FLAG = "--xla_cpu_use_fusion_emitters=false"
-#: jaxlib versions (major.minor) on which the flag exists and was measured.
+#: The per-jit XLA option of the older emitters.
+LEGACY = {"xla_cpu_use_fusion_emitters": False}
+#: jaxlib versions (major.minor) on which the option exists and was measured.
 TESTED_JAXLIB = ("0.10",)
 
 
-def _backends_started() -> bool:
+def emitters() -> str:
+    """``"legacy"`` (the kit's default) or ``"default"`` (XLA's), from ``$CRLQAS_XLA_EMITTERS``."""
+    choice = os.environ.get(ENV_EMITTERS, "").strip().lower() or "legacy"
+    if choice not in ("legacy", "default"):
+        warnings.warn(f"{ENV_EMITTERS} must be 'legacy' or 'default', got {choice!r}; using 'legacy'", stacklevel=2)
+        choice = "legacy"
+    return choice
+
+
+def compiler_options() -> dict[str, Any] | None:
+    """The ``compiler_options`` of the kit's single-environment entry points (None: XLA's default)."""
+    import jaxlib
+
+    if emitters() == "default" or ".".join(jaxlib.__version__.split(".")[:2]) not in TESTED_JAXLIB:
+        return None
+    return dict(LEGACY)
+
+
+def jit(fun, **kwargs):
+    """``jax.jit(fun, **kwargs)`` compiled with the older emitters (:func:`compiler_options`) when
+    called from Python; called inside another trace (your ``jit``, ``vmap`` or ``grad``, where
+    JAX accepts no compiler options) it is a plain ``jax.jit`` of ``fun`` and the outer
+    program's options apply. ``.lower`` lowers the top-level version."""
+    options = compiler_options()
+    top = jax.jit(fun, compiler_options=options, **kwargs)
+    if options is None:
+        return top
+    nested = jax.jit(fun, **kwargs)
+
+    @functools.wraps(fun)
+    def call(*args, **kw):
+        return (top if _outside_traces() else nested)(*args, **kw)
+
+    call.lower = top.lower
+    call.eval_shape = top.eval_shape
+    return call
+
+
+def _outside_traces() -> bool:
+    """Whether no JAX trace (jit, vmap, grad, ...) is active, i.e. a call is a top-level one."""
+    try:
+        from jax._src.core import trace_state_clean
+    except ImportError:  # cannot tell: the plain version works everywhere
+        return False
+    return trace_state_clean()
+
+
+def backends_started() -> bool:
+    """Whether this process has created JAX's backends (and their thread pools) already."""
     try:
         from jax._src import xla_bridge
 
         return bool(getattr(xla_bridge, "_backends", None))
     except ImportError:  # cannot tell: assume it has
         return True
-
-
-def use_legacy_emitters() -> bool:
-    """Add :data:`FLAG` to ``XLA_FLAGS`` when allowed (see the module docstring); True when added."""
-    choice = os.environ.get(ENV_EMITTERS, "").strip().lower()
-    if choice not in ("", "legacy", "default"):
-        import warnings
-
-        warnings.warn(f"{ENV_EMITTERS} must be 'legacy' or 'default', got {choice!r}; using 'legacy'", stacklevel=2)
-    if choice == "default":
-        return False
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_cpu_use_fusion_emitters" in flags:
-        return False
-    import jaxlib
-
-    if ".".join(jaxlib.__version__.split(".")[:2]) not in TESTED_JAXLIB or _backends_started():
-        return False
-    os.environ["XLA_FLAGS"] = f"{flags} {FLAG}".strip()
-    return True

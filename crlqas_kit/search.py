@@ -32,7 +32,7 @@ from .checkpoint import load_meta
 from .problems import load_problem
 from .results import Results, ResumeWarning, checkpoint_files, circuit_record, load_run, restore_from
 from .search_config import SearchConfig
-from .trainer import _CHUNK, _CHUNK_SEEDS, _EVAL, load_state, make_trainer
+from .trainer import _EVAL, load_state, make_trainer, run_chunk
 from .trainer import Trainer as Trainer  # re-exported: the trainer lived here until issue 13
 from .trainer import TrainState as TrainState  # re-exported
 from .trainer import _AgentStateV0 as _AgentStateV0  # re-exported (tests build old checkpoints with it)
@@ -136,7 +136,7 @@ def _search(config, key, seeds, callbacks, should_stop, resume) -> Results:
         if should_stop is not None and should_stop():
             results.stopped = True
             break
-        ts, metrics = (_CHUNK_SEEDS if multi else _CHUNK)(trainer, ts)
+        ts, metrics = run_chunk(trainer, ts)
         metrics = jax.device_get(metrics)
         results.seconds = time.perf_counter() - t0  # the chunk's episodes are stamped with its end time
         for i, seed in enumerate(seed_list):

@@ -9,8 +9,10 @@ One training step (all inside ``jit``; :meth:`Trainer.step`):
 4. finished episodes update the curriculum (in order) and restart with its current threshold;
 5. once the buffer holds a batch, ``n_envs`` gradient updates (one per environment step).
 
-``chunk_steps`` steps are one compiled ``lax.scan`` (:data:`_CHUNK`; several seeds ``vmap``ped:
-:data:`_CHUNK_SEEDS`), compiled once per :class:`Trainer` (equal configs share it). The loop over
+``chunk_steps`` steps are one compiled ``lax.scan`` (:func:`run_chunk`; several seeds ``vmap``ped),
+compiled once per :class:`Trainer` (equal configs share it), with XLA's older emitters unless the
+environments are ``vmap``ped (:mod:`crlqas_kit._xla`: a quarter of the compiler memory; the
+vmapped gather kernel runs faster with the default ones). The loop over
 chunks, callbacks and resuming are in :mod:`crlqas_kit.search`. :func:`load_state` reads a
 training state back from a checkpoint, including the layout of runs saved before ``AgentState``
 lost ``eps``.
@@ -26,12 +28,13 @@ import jax
 import jax.numpy as jnp
 
 from ._x64 import enable_x64
+from ._xla import jit
 from .checkpoint import load_pytree
 from .rl import curriculum as qas_curriculum
 from .rl import env as qas_env
 from .rl import replay
 from .rl.actions import action_arrays, legal_mask
-from .rl.batch import step_many
+from .rl.batch import VMAP_MAX_QUBITS, step_many
 from .rl.dqn import Agent, AgentState, select_action
 from .search_config import SearchConfig, make_env_params
 
@@ -84,6 +87,11 @@ class Trainer:
         # inside the compiled chunk: runs that differ only there (e.g. a resume with more
         # episodes) share one compilation.
         return self.config.replace(episodes=1, eval_every=1, eval_episodes=0), self.seeds_batched
+
+    @property
+    def vmaps_envs(self) -> bool:
+        """Whether a step ``vmap``s its environments (several seeds, or ``step_many``'s ``auto`` choice)."""
+        return self.seeds_batched or (self.config.n_envs > 1 and self.params.n_qubits <= VMAP_MAX_QUBITS)
 
     def _env_step(self, keys, env, actions):
         # Several seeds in one vmap batch every environment, and a batched lax.switch would run
@@ -233,10 +241,19 @@ def make_trainer(config: SearchConfig) -> Trainer:
     return Trainer(config, params, agent)
 
 
-_INIT = jax.jit(lambda trainer, key: trainer._init(key), static_argnums=0)
-_CHUNK = jax.jit(lambda trainer, ts: trainer.chunk(ts), static_argnums=0)
+_INIT = jit(lambda trainer, key: trainer._init(key), static_argnums=0)
+_CHUNK = jit(lambda trainer, ts: trainer.chunk(ts), static_argnums=0)  # one environment at a time
+_CHUNK_VMAP = jax.jit(lambda trainer, ts: trainer.chunk(ts), static_argnums=0)  # environments vmapped
 _CHUNK_SEEDS = jax.jit(lambda trainer, ts: jax.vmap(trainer.chunk)(ts), static_argnums=0)
-_EVAL = jax.jit(lambda trainer, agent, key, thr: trainer.evaluate(agent, key, thr), static_argnums=0)
+_EVAL = jit(lambda trainer, agent, key, thr: trainer.evaluate(agent, key, thr), static_argnums=0)
+
+
+def run_chunk(trainer: Trainer, ts: TrainState) -> tuple[TrainState, dict]:
+    """``trainer.chunk_steps`` training steps, compiled: ``(state, metrics)`` with metrics ``(chunk_steps, n_envs)``
+    (a leading seed axis when ``trainer.seeds_batched``)."""
+    if trainer.seeds_batched:
+        return _CHUNK_SEEDS(trainer, ts)
+    return (_CHUNK_VMAP if trainer.vmaps_envs else _CHUNK)(trainer, ts)
 
 
 def load_state(file: Path, config: SearchConfig, seeds: list[int]) -> TrainState:

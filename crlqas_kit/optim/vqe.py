@@ -25,6 +25,7 @@ import optax
 
 from .._checks import check_int, check_seed
 from .._x64 import x64
+from .._xla import jit
 from ..problems import Problem
 from ..sim.circuit import Circuit, check_params
 from ..sim.noise import NoiseModel
@@ -116,7 +117,7 @@ def _spsa_call(config: spsa.SPSAConfig) -> tuple[spsa.SPSAConfig, dict[str, jax.
     return config.replace(**changes), gains
 
 
-@partial(jax.jit, static_argnames=("config", "shots", "variance", "reevaluate"))
+@partial(jit, static_argnames=("config", "shots", "variance", "reevaluate"))  # older emitters: crlqas_kit._xla
 def _run_spsa(ev, circuit, x0, key, config, shots, variance, reevaluate=None, gains=None):
     ev = dataclasses.replace(ev, loop="while")
     f = energy_objective(ev, circuit, shots, variance, len(config.stage_budgets))

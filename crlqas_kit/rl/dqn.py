@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import optax
 
 from .._checks import check_int
+from .._xla import jit
 from .replay import Transition
 
 
@@ -167,4 +168,4 @@ class Agent:
         return AgentState(params, target, opt_state, count), loss
 
 
-_init_agent = jax.jit(lambda agent, key: agent._init(key), static_argnums=0)
+_init_agent = jit(lambda agent, key: agent._init(key), static_argnums=0)

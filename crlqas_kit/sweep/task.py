@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import write_atomic
-from .._xla import _backends_started
+from .._xla import backends_started
 from .grid import GRID_FILE, TASKS_DIR, RunSpec, SweepError
 
 
@@ -219,7 +219,7 @@ def pin_process(count: int) -> list[int] | None:
     if "cores" in _PINNED:
         return _PINNED["cores"]
     _PINNED["cores"] = None
-    if "jax" in sys.modules and _backends_started():
+    if "jax" in sys.modules and backends_started():
         return None
     try:
         usable = sorted(os.sched_getaffinity(0))
