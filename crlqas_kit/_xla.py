@@ -67,8 +67,9 @@ def jit(fun, **kwargs):
     def call(*args, **kw):
         return (top if _outside_traces() else nested)(*args, **kw)
 
-    call.lower = top.lower
-    call.eval_shape = top.eval_shape
+    for name in ("lower", "trace", "eval_shape", "_cache_size", "clear_cache"):  # jax.jit's API: the top-level one
+        if hasattr(top, name):
+            setattr(call, name, getattr(top, name))
     return call
 
 

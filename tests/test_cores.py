@@ -5,24 +5,14 @@ The device count is fixed when JAX starts, so each case runs in a fresh interpre
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
+import fresh_process
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def fresh(code: str, **env: str) -> tuple[dict, str]:
-    """Run ``code`` (which prints one JSON line last) in a new interpreter; (result, stderr)."""
-    environ = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "CRLQAS_CPU_DEVICES")}
-    environ.update(env, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", CRLQAS_NO_COMPILE_CACHE="1")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
+def fresh(code: str, **env: str) -> tuple[object, str]:
+    return fresh_process.fresh(code, drop=("XLA_FLAGS", "CRLQAS_CPU_DEVICES"), **env)
 
 
 COUNT = "import json, crlqas_kit, jax; print(json.dumps(len(jax.devices())))"

@@ -7,27 +7,15 @@ Compiler memory is per process, so those cases run in fresh interpreters.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
+import fresh_process
 import numpy as np
 import pytest
 
 from crlqas_kit import _xla
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def fresh(code: str, **env: str) -> tuple[object, str]:
-    """Run ``code`` (which prints one JSON line last) in a new interpreter; (result, stderr)."""
-    environ = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "CRLQAS_XLA_EMITTERS")}
-    environ.update(env, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", CRLQAS_NO_COMPILE_CACHE="1")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
+    return fresh_process.fresh(code, drop=("XLA_FLAGS", "CRLQAS_XLA_EMITTERS"), **env)
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, _xla.LEGACY), ("legacy", _xla.LEGACY), ("default", None)])
