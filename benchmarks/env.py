@@ -165,12 +165,12 @@ def measure(name: str, noise: str, quick: bool, alt: bool) -> dict:
 
     from crlqas_kit import load_problem
     from crlqas_kit.rl import env as E
-    from crlqas_kit.rl.batch import VMAP_MAX_QUBITS
+    from crlqas_kit.rl.batch import auto_strategy
 
     problem = load_problem(name)
     n = problem.n_qubits
     n_steps, rounds = (QUICK if quick else EPISODES)[n]
-    auto = "vmap" if n <= VMAP_MAX_QUBITS else "map"
+    auto = auto_strategy(BATCH, n)
     other = "map" if auto == "vmap" else "vmap"
     jax.clear_caches()
     mon = CpuMonitor()

@@ -13,9 +13,9 @@ So the kit's single-environment programs (``rl.env.reset_jit`` / ``step_jit``, t
 chunk when it steps one environment at a time, its initialisation and greedy evaluation,
 ``Agent.init``, ``vqe.optimize``) are compiled with :func:`compiler_options` (per ``jax.jit``:
 nothing changes for your own JAX code, and it works whenever the kit is imported).
-``CRLQAS_XLA_EMITTERS=default`` compiles them with XLA's default instead. The option exists in
-the jaxlib series it was measured on (:data:`TESTED_JAXLIB`); with another jaxlib the kit uses
-XLA's default.
+``CRLQAS_XLA_EMITTERS=default``, set before the kit is imported, compiles them with XLA's
+default instead. The option exists in the jaxlib series it was measured on
+(:data:`TESTED_JAXLIB`); with another jaxlib the kit uses XLA's default.
 """
 
 from __future__ import annotations
@@ -26,6 +26,14 @@ import warnings
 from typing import Any
 
 import jax
+
+try:  # whether no JAX trace is active (a top-level call); resolved once, it runs on every call
+    from jax._src.core import trace_state_clean as _outside_traces
+except ImportError:  # cannot tell: the plain jit works everywhere
+
+    def _outside_traces() -> bool:
+        return False
+
 
 ENV_EMITTERS = "CRLQAS_XLA_EMITTERS"
 #: The per-jit XLA option of the older emitters.
@@ -71,22 +79,3 @@ def jit(fun, **kwargs):
         if hasattr(top, name):
             setattr(call, name, getattr(top, name))
     return call
-
-
-def _outside_traces() -> bool:
-    """Whether no JAX trace (jit, vmap, grad, ...) is active, i.e. a call is a top-level one."""
-    try:
-        from jax._src.core import trace_state_clean
-    except ImportError:  # cannot tell: the plain version works everywhere
-        return False
-    return trace_state_clean()
-
-
-def backends_started() -> bool:
-    """Whether this process has created JAX's backends (and their thread pools) already."""
-    try:
-        from jax._src import xla_bridge
-
-        return bool(getattr(xla_bridge, "_backends", None))
-    except ImportError:  # cannot tell: assume it has
-        return True

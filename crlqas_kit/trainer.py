@@ -34,7 +34,7 @@ from .rl import curriculum as qas_curriculum
 from .rl import env as qas_env
 from .rl import replay
 from .rl.actions import action_arrays, legal_mask
-from .rl.batch import VMAP_MAX_QUBITS, step_many
+from .rl.batch import auto_strategy, step_many
 from .rl.dqn import Agent, AgentState, select_action
 from .search_config import SearchConfig, make_env_params
 
@@ -91,7 +91,7 @@ class Trainer:
     @property
     def vmaps_envs(self) -> bool:
         """Whether a step ``vmap``s its environments (several seeds, or ``step_many``'s ``auto`` choice)."""
-        return self.seeds_batched or (self.config.n_envs > 1 and self.params.n_qubits <= VMAP_MAX_QUBITS)
+        return self.seeds_batched or auto_strategy(self.config.n_envs, self.params.n_qubits) == "vmap"
 
     def _env_step(self, keys, env, actions):
         # Several seeds in one vmap batch every environment, and a batched lax.switch would run
@@ -242,8 +242,14 @@ def make_trainer(config: SearchConfig) -> Trainer:
 
 
 _INIT = jit(lambda trainer, key: trainer._init(key), static_argnums=0)
-_CHUNK = jit(lambda trainer, ts: trainer.chunk(ts), static_argnums=0)  # one environment at a time
-_CHUNK_VMAP = jax.jit(lambda trainer, ts: trainer.chunk(ts), static_argnums=0)  # environments vmapped
+
+
+def _chunk(trainer: Trainer, ts: TrainState) -> tuple[TrainState, dict]:
+    return trainer.chunk(ts)
+
+
+_CHUNK = jit(_chunk, static_argnums=0)  # one environment at a time: XLA's older emitters
+_CHUNK_VMAP = jax.jit(_chunk, static_argnums=0)  # environments vmapped: XLA's default emitters
 _CHUNK_SEEDS = jax.jit(lambda trainer, ts: jax.vmap(trainer.chunk)(ts), static_argnums=0)
 _EVAL = jit(lambda trainer, agent, key, thr: trainer.evaluate(agent, key, thr), static_argnums=0)
 

@@ -39,6 +39,12 @@ VMAP_MAX_QUBITS = 4
 BATCH_STRATEGIES = ("auto", "vmap", "map")
 
 
+def auto_strategy(n_envs: int, n_qubits: int) -> str:
+    """What ``strategy="auto"`` runs: ``"vmap"`` for 2 or more environments of up to
+    :data:`VMAP_MAX_QUBITS` qubits, else ``"map"``."""
+    return "vmap" if n_envs > 1 and n_qubits <= VMAP_MAX_QUBITS else "map"
+
+
 def step_many(keys: jax.Array, states: EnvState, actions, params: EnvParams, strategy: str = "auto"):
     """``step`` over a batch of environments: keys ``(B,)``, batched states, actions ``(B,)``.
 
@@ -53,7 +59,7 @@ def step_many(keys: jax.Array, states: EnvState, actions, params: EnvParams, str
     if strategy not in BATCH_STRATEGIES:
         raise ValueError(f"strategy must be one of {BATCH_STRATEGIES}, got {strategy!r}")
     if strategy == "auto":
-        strategy = "vmap" if keys.shape[0] > 1 and params.n_qubits <= VMAP_MAX_QUBITS else "map"
+        strategy = auto_strategy(keys.shape[0], params.n_qubits)
     if strategy == "vmap":
         return jax.vmap(step, in_axes=(0, 0, 0, None))(keys, states, actions, for_batch(params))
     return jax.lax.map(lambda x: step(x[0], x[1], x[2], params), (keys, states, actions))

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import write_atomic
-from .._xla import backends_started
 from .grid import GRID_FILE, TASKS_DIR, RunSpec, SweepError
 
 
@@ -219,7 +218,7 @@ def pin_process(count: int) -> list[int] | None:
     if "cores" in _PINNED:
         return _PINNED["cores"]
     _PINNED["cores"] = None
-    if "jax" in sys.modules and backends_started():
+    if "jax" in sys.modules and _jax_started():
         return None
     try:
         usable = sorted(os.sched_getaffinity(0))
@@ -241,6 +240,16 @@ def pin_process(count: int) -> list[int] | None:
         _PINNED.update(cores=cores, lock=fd)
         return cores
     return None
+
+
+def _jax_started() -> bool:
+    """Whether this process has created JAX's backends (and their thread pools) already."""
+    try:
+        from jax._src import xla_bridge
+
+        return bool(getattr(xla_bridge, "_backends", None))
+    except ImportError:  # cannot tell: do not pin
+        return True
 
 
 def code_digest() -> str:
