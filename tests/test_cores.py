@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 import fresh_process
+import numpy as np
 import pytest
 
 
@@ -120,3 +121,44 @@ def test_inner_optimiser_gives_the_same_numbers_on_one_and_two_devices():
     two, _ = fresh(OPTIMISE, CRLQAS_CPU_DEVICES="2")
     assert two == pytest.approx(one, abs=1e-10)
     assert one[0] != one[1]  # the shot-noise run is a different computation (the case can fail)
+
+
+ENVS = """
+import json, re
+import numpy as np, jax, jax.numpy as jnp
+import crlqas_kit
+from crlqas_kit import load_problem
+from crlqas_kit.rl import env as E
+from crlqas_kit.rl.batch import reset_batch, step_batch
+
+out = {}
+with jax.enable_x64(True):
+    params = E.make_params(load_problem("H2-3q"), "depolarizing")
+    for batch in (5, 8):  # 5: padded to 6 for two devices
+        _, states = reset_batch(jax.random.split(jax.random.key(3), batch), params, -1.0)
+        rows = []
+        for t in range(3):
+            keys = jax.random.split(jax.random.key(t), batch)
+            actions = jnp.asarray((np.arange(batch) * 7 + t * 5) % params.n_actions, jnp.int32)
+            obs, states, reward, *_ = step_batch(keys, states, actions, params, strategy="vmap")
+            rows.append([np.asarray(states.energy).tolist(), np.asarray(reward).tolist(), np.asarray(obs).tolist()])
+        text = step_batch.lower(keys, states, actions, params, strategy="vmap").as_text()
+        parts = re.findall(r"num_partitions = (\\d+)", text)
+        out[batch] = [rows, int(parts[0]) if parts else 1]
+print(json.dumps(out))
+"""
+
+
+def test_environment_batch_is_split_over_two_devices_with_the_same_numbers():
+    """A lock-step batch of environments runs one part per device (rl.batch.env_devices) and
+    steps exactly as on one device: energies, rewards and observations, padding included."""
+    one, _ = fresh(ENVS, CRLQAS_CPU_DEVICES="1")
+    two, _ = fresh(ENVS, CRLQAS_CPU_DEVICES="2")
+    for batch in ("5", "8"):
+        assert one[batch][1] == 1 and two[batch][1] == 2
+        for (e1, r1, o1), (e2, r2, o2) in zip(one[batch][0], two[batch][0], strict=True):
+            assert len(e2) == int(batch)
+            np.testing.assert_allclose(e2, e1, rtol=0, atol=1e-10)
+            np.testing.assert_allclose(r2, r1, rtol=0, atol=1e-10)
+            np.testing.assert_allclose(o2, o1, rtol=0, atol=1e-10)
+        assert len(set(one[batch][0][-1][0])) > 2  # the environments differ (the case can fail)

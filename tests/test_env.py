@@ -25,16 +25,20 @@ from scipy import stats
 
 import crlqas_kit
 from crlqas_kit import load_problem
+from crlqas_kit.problems import Problem
 from crlqas_kit.optim.presets import preset_config
 from crlqas_kit.optim.spsa import SPSAConfig
 from crlqas_kit.rl import actions as A
 from crlqas_kit.rl import env as E
-from crlqas_kit.rl.batch import VMAP_MAX_QUBITS, reset_batch, step_batch, step_many
+from crlqas_kit.rl.batch import VMAP_MAX_QUBITS, env_devices, reset_batch, step_batch, step_many
 from crlqas_kit.sim import simulator as S
 from crlqas_kit.sim.circuit import GATE_NAMES, Circuit
+from crlqas_kit.sim.paulis import PauliSum
 
 H2 = load_problem("H2-2q")
 H3 = load_problem("H2-3q")
+#: a 7-qubit toy problem: the smallest size at which the noisy optimiser splits its points
+PROBLEM_7Q = Problem("toy-7q", PauliSum.from_list([("ZZIIIII", 0.5), ("IIIIIXX", -0.3)]), -0.8, 0.2, "1100000")
 CHEM = 1.6e-3
 FAST = SPSAConfig(budget=61)
 
@@ -649,6 +653,22 @@ def test_batch_strategy_validated(h3):
         with pytest.raises(ValueError, match="strategy"):
             step_many(keys, states, jnp.zeros(2, jnp.int32), h3, strategy="pmap")
     assert VMAP_MAX_QUBITS == 4
+
+
+def test_env_devices_rule(h3):
+    """A batch is split from 2 environments and 2 devices, one part per device at most, unless the
+    inner optimiser splits its own points (noisy from 7 qubits): the two splits never nest."""
+    devices = jax.devices()
+    with jax.enable_x64(True):
+        h7 = E.make_params(PROBLEM_7Q, "depolarizing")
+        h7_clean = E.make_params(PROBLEM_7Q, None)
+    assert env_devices(1, h3) is None
+    if len(devices) < 2:
+        assert env_devices(8, h3) is None
+        return
+    assert env_devices(8, h3) == devices[: min(len(devices), 8)] and env_devices(2, h3) == devices[:2]
+    assert env_devices(8, h7) is None  # 2 points x 4^7 entries: the optimiser splits them
+    assert env_devices(8, h7_clean) == devices[: min(len(devices), 8)]  # 2 x 2^7 amplitudes: it does not
 
 
 def test_same_key_reproduces_episode(h3):

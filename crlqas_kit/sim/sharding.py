@@ -35,12 +35,22 @@ def split_batch(fn, n_qubits: int, engine: str, *batched):
     over the CPU devices by :func:`shard_devices` with ``jax.shard_map`` (the batch padded to a
     multiple of the devices with copies of its last row); ``fn`` itself when not split.
     ``fn`` may close over replicated values (the evaluator, the circuit)."""
-    devices = shard_devices(n_qubits, engine, batched[0].shape[0])
+    return split_over(fn, shard_devices(n_qubits, engine, jax.tree.leaves(batched)[0].shape[0]), *batched)
+
+
+def split_over(fn, devices: list | None, *batched):
+    """``fn(*batched)`` for pytrees whose leaves share a leading batch axis ``B`` (every output
+    leaf ``(B, ...)`` too), one part of the batch per device in ``devices`` with
+    ``jax.shard_map``; the batch is padded to a multiple of the devices with copies of its last
+    row, and the padding dropped from the output. ``devices=None``: ``fn(*batched)``."""
     if devices is None:
         return fn(*batched)
-    batch, parts = batched[0].shape[0], len(devices)
+    batch, parts = jax.tree.leaves(batched)[0].shape[0], len(devices)
     pad = -(-batch // parts) * parts - batch
-    padded = [jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) if pad else a for a in batched]
+
+    def padded(a):
+        return jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) if pad else a
+
     spec = jax.sharding.PartitionSpec("batch")
     split = jax.shard_map(
         fn,
@@ -49,4 +59,5 @@ def split_batch(fn, n_qubits: int, engine: str, *batched):
         out_specs=spec,
         check_vma=False,  # the kernel's lax.switch branches mix replicated and per-device values
     )
-    return split(*padded)[:batch]
+    out = split(*jax.tree.map(padded, batched))
+    return jax.tree.map(lambda a: a[:batch], out) if pad else out
