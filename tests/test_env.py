@@ -25,9 +25,9 @@ from scipy import stats
 
 import crlqas_kit
 from crlqas_kit import load_problem
-from crlqas_kit.problems import Problem
 from crlqas_kit.optim.presets import preset_config
 from crlqas_kit.optim.spsa import SPSAConfig
+from crlqas_kit.problems import Problem
 from crlqas_kit.rl import actions as A
 from crlqas_kit.rl import env as E
 from crlqas_kit.rl.batch import VMAP_MAX_QUBITS, env_devices, reset_batch, step_batch, step_many
