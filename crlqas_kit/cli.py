@@ -1,14 +1,17 @@
 """The ``crlqas`` command line.
 
-    crlqas evaluate --qasm FILE (--hamiltonian FILE.json | --problem NAME) [--noise SPEC] [--json]
+    crlqas evaluate --qasm FILE (--hamiltonian FILE.json | --problem NAME) [--noise SPEC] [--mitigate-readout]
+                    [--json]
     crlqas problems [--json]
-    crlqas vqe --problem NAME --qasm FILE [--noise SPEC] [--shots N] [--method M] [--budget N] [--json]
+    crlqas vqe --problem NAME --qasm FILE [--noise SPEC] [--shots N] [--mitigate-readout] [--method M]
+               [--budget N] [--json]
     crlqas search --problem NAME [--noise SPEC] [--preset fast|paper] [--episodes N] [--seeds S ...]
                   [--agent ddqn|random|random-search] [--e-min exact|pauli-bound|E] [--shots N]
-                  [--variance exact|published] [--variant kit|published]
+                  [--variance exact|published] [--variant kit|published] [--mitigate-readout]
                   [--time-limit SECONDS] [--until-accurate] [--max-evaluations N] --out DIR
     crlqas sweep (--problem NAME ... [--noise SPEC ...] [--preset P ...] [--agent A ...] [--seeds S ...]
-                  [--episodes N] [--time-limit SECONDS] [--until-accurate] [--max-evaluations N]
+                  [--shots N] [--mitigate-readout] [--episodes N] [--time-limit SECONDS] [--until-accurate]
+                  [--max-evaluations N]
                   | --grid FILE.toml) --out DIR [--num-cpus N | --address HOST:PORT]
                   [--cpus-per-run N] [--max-retries N] [--save-every SECONDS]
     crlqas report DIR [--compare DIR ...]
@@ -42,6 +45,12 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"crlqas: error: {message} (see {self.prog} --help)\n")
+
+
+_MITIGATE_HELP = (
+    "correct the noise model's readout error in every energy estimate (its confusion inverted, as an "
+    "experiment would; docs/devices.md)"
+)
 
 
 def _integer(text: str) -> int:
@@ -104,15 +113,17 @@ def cmd_evaluate(args) -> int:
     hamiltonian, problem = _load_target(args)
     circuit = _load_circuit(args.qasm, hamiltonian.n_qubits, "the Hamiltonian")
     noise = parse_noise(args.noise, circuit.n_qubits)
-    energy = expectation(circuit, hamiltonian, noise)
-    out = {"energy": energy, "noise": args.noise, "n_qubits": circuit.n_qubits, **circuit.counts()}
+    energy = expectation(circuit, hamiltonian, noise, mitigate_readout=args.mitigate_readout)
+    out = {"energy": energy, "noise": args.noise, "mitigate_readout": args.mitigate_readout}
+    out.update(n_qubits=circuit.n_qubits, **circuit.counts())
     if problem is not None:
         out.update(problem=problem.name, e0=problem.e0, error=problem.error(energy))
         out["chemically_accurate"] = problem.is_chemically_accurate(energy)
     if args.json:
         print(json.dumps(out))
     else:
-        print(f"energy: {energy:.10f} Ha  (noise: {args.noise}, {out['gates']} gates, {out['cnots']} CNOTs)")
+        mitigated = ", readout mitigated" if args.mitigate_readout else ""
+        print(f"energy: {energy:.10f} Ha  (noise: {args.noise}{mitigated}, {out['gates']} gates, {out['cnots']} CNOTs)")
         if problem is not None:
             verdict = "yes" if out["chemically_accurate"] else "no"
             print(f"E0: {problem.e0:.10f} Ha   error: {out['error']:.3e} Ha   chemically accurate: {verdict}")
@@ -151,13 +162,22 @@ def cmd_vqe(args) -> int:
             raise UsageError(f"unknown Adam-SPSA variant {args.variant!r}; choose one of {VARIANTS}")
         config = preset_config(problem.name, args.method, args.budget).replace(variant=args.variant)
     res = optimize(
-        problem, circuit, noise, method=args.method, budget=args.budget, key=args.seed, shots=args.shots, config=config
+        problem,
+        circuit,
+        noise,
+        method=args.method,
+        budget=args.budget,
+        key=args.seed,
+        shots=args.shots,
+        config=config,
+        mitigate_readout=args.mitigate_readout,
     )
     out = {
         "problem": problem.name,
         "method": res.method,
         "noise": args.noise,
         "shots": args.shots,
+        "mitigate_readout": args.mitigate_readout,
         "budget": args.budget,
         "seed": args.seed,
         "energy": res.energy,
@@ -200,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--problem", help="a shipped problem name (see `crlqas problems`)")
     ev.add_argument("--hamiltonian", help='JSON file {"n_qubits": n, "terms": [["XZ", 0.1], ...]}')
     ev.add_argument("--noise", default="none", help="noise spec, e.g. depolarizing, mumbai-median (default none)")
+    ev.add_argument(
+        "--mitigate-readout",
+        action="store_true",
+        help=_MITIGATE_HELP,
+    )
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(func=cmd_evaluate)
 
@@ -216,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     vq.add_argument("--budget", type=_integer, default=500, help="objective evaluations (adam: steps; default 500)")
     vq.add_argument("--seed", type=_integer, default=0, help="PRNG seed: SPSA directions and shot noise (default 0)")
     vq.add_argument("--variant", default=None, help="Adam-SPSA variant: kit (default) or published")
+    vq.add_argument(
+        "--mitigate-readout",
+        action="store_true",
+        help=_MITIGATE_HELP,
+    )
     vq.add_argument("--json", action="store_true", help="print one JSON object")
     vq.set_defaults(func=cmd_vqe)
 
@@ -240,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     se.add_argument("--variance", default=None, help="shot-noise variance: exact (default) or published (1/N)")
     se.add_argument("--variant", default=None, help="Adam-SPSA variant: kit (default) or published")
+    se.add_argument(
+        "--mitigate-readout",
+        action="store_const",
+        const=True,
+        default=None,
+        help=_MITIGATE_HELP,
+    )
     se.add_argument(
         "--min-threshold",
         dest="min_threshold",
@@ -310,6 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--seeds", type=_integer, nargs="+", default=None, help="distinct seeds (default 0), one run each")
     sw.add_argument("--episodes", type=_integer, default=None, help="training episodes per run (default: the preset's)")
     sw.add_argument("--shots", type=_integer, default=None, help="shots per Pauli term (default exact)")
+    sw.add_argument(
+        "--mitigate-readout",
+        action="store_const",
+        const=True,
+        default=None,
+        help=_MITIGATE_HELP,
+    )
     sw.add_argument(
         "--time-limit",
         type=float,

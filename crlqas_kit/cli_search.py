@@ -89,6 +89,7 @@ _CONFIG_OPTIONS = (
     ("agent", "agent"),
     ("e_min", "e_min"),
     ("variance", "variance"),
+    ("mitigate_readout", "mitigate_readout"),
     ("variant", None),
     ("min_threshold", None),
 )
@@ -215,6 +216,7 @@ _GRID_OPTIONS = {
     "until_accurate": "until_accurate",
     "max_evaluations": "max_evaluations",
     "shots": "shots",
+    "mitigate_readout": "mitigate_readout",
 }
 
 

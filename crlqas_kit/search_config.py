@@ -52,6 +52,7 @@ class SearchConfig:
     threshold0: float | None = None
     e_min: str | float = "exact"
     variance: str = "exact"
+    mitigate_readout: bool = False
     agent: str = "ddqn"
     spsa: SPSAConfig = dataclasses.field(default_factory=lambda: SPSAConfig(budget=500))
     dqn: DQNConfig = dataclasses.field(default_factory=DQNConfig)
@@ -69,6 +70,8 @@ class SearchConfig:
             raise ValueError(f"unknown agent {self.agent!r}; choose one of {AGENTS}")
         if self.variance not in VARIANCES:
             raise ValueError(f"unknown shot-noise variance {self.variance!r}; choose one of {VARIANCES}")
+        if not isinstance(self.mitigate_readout, bool):
+            raise TypeError(f"mitigate_readout must be true or false, got {self.mitigate_readout!r}")
         object.__setattr__(self, "e_min", parse_e_min(self.e_min))
 
     def replace(self, **changes: Any) -> SearchConfig:
@@ -129,6 +132,7 @@ def make_env_params(config: SearchConfig, problem: Problem | None = None) -> qas
         spsa=config.spsa,
         shots=config.shots,
         variance=config.variance,
+        mitigate_readout=config.mitigate_readout,
         start=config.start,
         e_min=config.e_min,
         threshold0=config.threshold0,

@@ -55,7 +55,12 @@ def energy_objective(
     def f(x, key, stage=0):
         if shots is None:
             return ev.energy(circuit, x)
-        return sample_energy(key, ev.expectations(circuit, x), ev.coeffs, is_identity, per_stage[stage], variance)
+        if ev.mitigation is None:
+            return sample_energy(key, ev.expectations(circuit, x), ev.coeffs, is_identity, per_stage[stage], variance)
+        # readout-corrected shots: their own variance (crlqas_kit.sim.mitigation)
+        means, second = ev.shot_moments(circuit, x)
+        second = second if variance == "exact" else ev.mitigation.gains
+        return sample_energy(key, means, ev.coeffs, is_identity, per_stage[stage], variance, second)
 
     return f
 
@@ -208,6 +213,7 @@ def optimize(
     initial: str | None = None,
     stages: int = 1,
     reevaluate: int | str | None = None,
+    mitigate_readout: bool = False,
 ) -> VQEResult:
     """Optimise all angles of ``circuit`` for ``target``'s energy.
 
@@ -237,6 +243,8 @@ def optimize(
             N/10, N) in one run whose gains continue across stages. Needs ``shots``.
         reevaluate: None, ``"exact"`` or a shot count for the final re-evaluation of the best
             candidates (SPSA methods with ``shots``; its calls are not in ``evaluations``).
+        mitigate_readout: correct the readout error of ``noise`` in every energy estimate
+            (:mod:`crlqas_kit.sim.mitigation`; with shots, with the variance of the correction).
     """
     check_int(stages, "stages")
     if method not in VQE_METHODS:
@@ -256,7 +264,7 @@ def optimize(
             reevaluate = check_shots(reevaluate)
     problem = target if isinstance(target, Problem) else None
     hamiltonian = target.hamiltonian if problem else target
-    ev = Evaluator.create(hamiltonian, noise, initial)
+    ev = Evaluator.create(hamiltonian, noise, initial, mitigate_readout=mitigate_readout)
     if circuit.n_qubits != hamiltonian.n_qubits:
         raise ValueError(f"circuit has {circuit.n_qubits} qubits, the Hamiltonian {hamiltonian.n_qubits}")
     n = circuit.n_params

@@ -127,6 +127,7 @@ def make_params(
     threshold0: float | None = None,
     coupling_map: list[tuple[int, int]] | None = None,
     engine: str = "auto",
+    mitigate_readout: bool = False,
     **options,
 ) -> EnvParams:
     """Build :class:`EnvParams` for a problem.
@@ -149,6 +150,8 @@ def make_params(
         coupling_map: allowed directed CNOT pairs (default all).
         engine: simulator engine, ``"auto"`` (state vector when noiseless, else PTM), ``"ptm"``
             or ``"statevector"`` (see :meth:`~crlqas_kit.sim.simulator.Evaluator.create`).
+        mitigate_readout: correct the noise model's readout error in every energy the
+            environment measures, rewards and success included (:mod:`crlqas_kit.sim.mitigation`).
         **options: further static fields of :class:`EnvParams` (halting, rewards, ...);
             ``halt_min`` defaults to ``min(25, L)``.
     """
@@ -161,7 +164,8 @@ def make_params(
     reference = reference_minimum(problem, e_min)
     if variance not in VARIANCES:
         raise ValueError(f"variance must be one of {VARIANCES}, got {variance!r}")
-    ev = Evaluator.create(problem.hamiltonian, noise, problem.hf_bitstring if start == "hf" else None, engine=engine)
+    initial = problem.hf_bitstring if start == "hf" else None
+    ev = Evaluator.create(problem.hamiltonian, noise, initial, engine=engine, mitigate_readout=mitigate_readout)
     ev = dataclasses.replace(ev, loop="while")  # episodes fill the L slots gradually
     empty = Circuit(n, L)
     # one compiled call: run op by op it compiles dozens of small programs (memory that stays)

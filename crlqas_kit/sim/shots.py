@@ -8,6 +8,11 @@ sample mean has variance ``(1 - <P_i>^2) / N`` (a +-1 outcome with mean ``<P_i>`
 The published CRLQAS code draws ``eps_i ~ N(0, 1/N)`` for every term (``variance="published"``),
 an upper bound that ignores how close ``<P_i>`` is to +-1. The identity term is exact in both.
 The Gaussian form is the central-limit approximation of the binomial sampling.
+
+With readout-error mitigation each shot's outcome is corrected (:mod:`crlqas_kit.sim.mitigation`)
+and is no longer +-1: the variance is ``(E[X_i^2] - <P_i>^2) / N`` with the corrected estimator's
+second moment ``E[X_i^2]`` (``second_moments``; 1 for a +-1 outcome), and the published bound
+``max X_i^2 / N``.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ def sample_energy(
     is_identity: jnp.ndarray,
     shots: int | jnp.ndarray,
     variance: str = "exact",
+    second_moments: jnp.ndarray | None = None,
 ) -> jnp.ndarray:
     """One finite-shot estimate of ``sum_i coeffs_i expectations_i``; pure and jittable.
 
@@ -61,6 +67,8 @@ def sample_energy(
         shots: shots per term ``N``: a positive integer (checked with :func:`check_shots`) or
             a jax array (e.g. traced under ``jit``; then not checked).
         variance: ``"exact"`` or ``"published"`` (see module docstring).
+        second_moments: ``(K,)`` per-shot ``E[X_i^2]`` (``variance="exact"``) or its bound
+            ``max X_i^2`` (``"published"``) of a corrected estimator; None: +-1 outcomes (1).
     """
     if variance not in VARIANCES:
         raise ValueError(f"variance must be one of {VARIANCES}, got {variance!r}")
@@ -68,7 +76,8 @@ def sample_energy(
         if shots is None:
             raise ValueError("sample_energy needs a shot count; use the exact energy when shots is None")
         shots = check_shots(shots)
-    var = (1.0 - expectations**2) if variance == "exact" else jnp.ones_like(expectations)
+    second = jnp.ones_like(expectations) if second_moments is None else second_moments
+    var = (second - expectations**2) if variance == "exact" else second
     var = jnp.where(is_identity, 0.0, jnp.clip(var, 0.0, None)) / shots
     eps = jax.random.normal(key, expectations.shape, dtype=expectations.dtype) * jnp.sqrt(var)
     return jnp.dot(coeffs, expectations + eps)

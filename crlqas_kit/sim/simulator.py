@@ -39,6 +39,7 @@ from .._x64 import x64
 from . import ptm_engine
 from . import statevector as sv
 from .circuit import Circuit, check_params
+from .mitigation import Mitigation
 from .noise import NoiseModel
 from .noise_spec import parse_noise
 from .paulis import PAULI_MATRICES, PauliSum
@@ -103,6 +104,8 @@ class Evaluator:
         tables: the Hamiltonian in bit-flip / phase form
             (:class:`~crlqas_kit.sim.statevector.PauliTables`), state-vector engine only.
         engine: ``"ptm"`` or ``"statevector"`` (static).
+        mitigation: readout-error mitigation (:class:`~crlqas_kit.sim.mitigation.Mitigation`), or
+            None: :meth:`expectations` and :meth:`energy` then return the corrected values.
     """
 
     term_index: jnp.ndarray
@@ -117,6 +120,7 @@ class Evaluator:
     loop: str = dataclasses.field(default="scan", metadata=dict(static=True))
     tables: sv.PauliTables | None = None
     engine: str = dataclasses.field(default="ptm", metadata=dict(static=True))
+    mitigation: Mitigation | None = None
 
     @classmethod
     @x64
@@ -127,8 +131,15 @@ class Evaluator:
         initial: str | None = None,
         kernel: str = "switch",
         engine: str = "auto",
+        mitigate_readout: bool = False,
     ) -> Evaluator:
         """Validate and convert a Hamiltonian, noise model and initial bitstring (default all zeros).
+
+        ``mitigate_readout``: correct the measured Pauli expectations for the model's readout
+        error by inverting its per-qubit confusion, as an experiment would
+        (:mod:`crlqas_kit.sim.mitigation`); exact energies then equal those without readout
+        error, finite-shot ones carry the larger variance of the correction. Nothing to correct
+        (a model without readout error): no change.
 
         ``engine``: ``"auto"`` (default) uses the state-vector engine for a noiseless model
         without readout error and the PTM engine otherwise; ``"ptm"`` / ``"statevector"`` force
@@ -148,6 +159,8 @@ class Evaluator:
             raise ValueError(f"kernel must be 'switch' or 'gather', got {kernel!r}")
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        if not isinstance(mitigate_readout, bool | np.bool_):
+            raise TypeError(f"mitigate_readout must be True or False, got {mitigate_readout!r}")
         n = hamiltonian.n_qubits
         model = parse_noise(noise, n)
         arrays = model.arrays(n)
@@ -180,6 +193,11 @@ class Evaluator:
             kernel=kernel,
             tables=sv.pauli_tables(hamiltonian) if engine == "statevector" else None,
             engine=engine,
+            mitigation=(
+                Mitigation.create(arrays["readout"], hamiltonian.indices, n)
+                if mitigate_readout and model.has_readout
+                else None
+            ),
         )
 
     # -- pure kernels (call under x64) -------------------------------------------------------
@@ -207,10 +225,26 @@ class Evaluator:
         return state
 
     def expectations(self, circuit: Circuit, params: jnp.ndarray) -> jnp.ndarray:
-        """Measured ``<P_k>`` of every Hamiltonian term (readout included), shape ``(K,)``."""
+        """Measured ``<P_k>`` of every Hamiltonian term (readout included; corrected with
+        :attr:`mitigation`), shape ``(K,)``."""
         if self.engine == "statevector":
             return sv.term_expectations(self.state(circuit, params).reshape(-1), self.tables)
-        return self.measured(self.state(circuit, params)).reshape(-1)[self.term_index]
+        measured = self.measured(self.state(circuit, params))
+        if self.mitigation is not None:
+            measured = self.mitigation.expectations(measured)
+        return measured.reshape(-1)[self.term_index]
+
+    def shot_moments(self, circuit: Circuit, params: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+        """``(E[X_k], E[X_k^2])`` of every term's single-shot estimator ``X_k``, each ``(K,)``: the
+        measured ``+-1`` outcome product (second moment 1), or its readout-corrected form with
+        :attr:`mitigation` (:mod:`crlqas_kit.sim.mitigation`). A term's shot variance is
+        ``(E[X^2] - E[X]^2) / N``."""
+        if self.mitigation is None:
+            means = self.expectations(circuit, params)
+            return means, jnp.ones_like(means)
+        measured = self.measured(self.state(circuit, params))
+        means = self.mitigation.expectations(measured).reshape(-1)[self.term_index]
+        return means, self.mitigation.second_moments(measured).reshape(-1)[self.term_index]
 
     def energy(self, circuit: Circuit, params: jnp.ndarray) -> jnp.ndarray:
         """``Tr(H rho(params))`` as measured (readout included); a float64 scalar.
@@ -257,7 +291,7 @@ def _state(ev: Evaluator, circuit: Circuit, params):
     return ev.state(circuit, params)
 
 
-def _prepare(circuit, hamiltonian, noise, params, initial, batch=False, engine="auto"):
+def _prepare(circuit, hamiltonian, noise, params, initial, batch=False, engine="auto", mitigate_readout=False):
     """Validated evaluator and slot-padded parameters for the public (forward-only) functions.
 
     The evaluator loops over the ``length`` gates in use (``loop="while"``): a short circuit in
@@ -269,7 +303,8 @@ def _prepare(circuit, hamiltonian, noise, params, initial, batch=False, engine="
         raise TypeError(f"hamiltonian must be a PauliSum, got {type(hamiltonian).__name__}")
     if hamiltonian.n_qubits != circuit.n_qubits:
         raise ValueError(f"the circuit acts on {circuit.n_qubits} qubits but the Hamiltonian on {hamiltonian.n_qubits}")
-    ev = dataclasses.replace(Evaluator.create(hamiltonian, noise, initial, engine=engine), loop="while")
+    ev = Evaluator.create(hamiltonian, noise, initial, engine=engine, mitigate_readout=mitigate_readout)
+    ev = dataclasses.replace(ev, loop="while")
     if params is None:
         p = np.asarray(circuit.angles)
         return ev, (np.broadcast_to(p, (1, p.size)) if batch else p)
@@ -296,6 +331,7 @@ def expectation(
     params: Sequence[float] | None = None,
     initial: str | None = None,
     engine: str = "auto",
+    mitigate_readout: bool = False,
 ) -> float:
     """Exact (infinite-shot) noisy energy ``Tr(H rho)`` of ``circuit`` with angles ``params``.
 
@@ -306,8 +342,9 @@ def expectation(
         params: ``(n_params,)`` angles.
         initial: initial computational basis state as a bitstring (default ``"0" * n``).
         engine: ``"auto"`` (state vector when noiseless, else PTM), ``"ptm"`` or ``"statevector"``.
+        mitigate_readout: correct the readout error of ``noise`` (:meth:`Evaluator.create`).
     """
-    ev, p = _prepare(circuit, hamiltonian, noise, params, initial, engine=engine)
+    ev, p = _prepare(circuit, hamiltonian, noise, params, initial, engine=engine, mitigate_readout=mitigate_readout)
     return float(_energy(ev, circuit, p))
 
 
@@ -319,6 +356,7 @@ def expectation_batch(
     params: np.ndarray | None = None,
     initial: str | None = None,
     engine: str = "auto",
+    mitigate_readout: bool = False,
 ) -> np.ndarray:
     """Energies for a batch of parameter sets, ``params`` of shape ``(B, n_params)`` -> ``(B,)``.
 
@@ -336,7 +374,7 @@ def expectation_batch(
             stacklevel=3,  # x64's wrapper sits between the caller and this function
         )
         noise, params = params, noise
-    ev, p = _prepare(circuit, hamiltonian, noise, params, initial, batch=True, engine=engine)
+    ev, p = _prepare(circuit, hamiltonian, noise, params, initial, True, engine, mitigate_readout)
     return np.asarray(_energies(ev, circuit, p))
 
 

@@ -22,7 +22,7 @@ GRID_FORMAT = 1
 #: Axes of a grid block (a name or a list of names each); the product of their values is expanded.
 AXES = ("problem", "noise", "preset", "agent")
 #: Settings of a grid block (one value each, inherited from the top level of the grid).
-SETTINGS = ("seeds", "episodes", "time_limit", "until_accurate", "max_evaluations", "shots")
+SETTINGS = ("seeds", "episodes", "time_limit", "until_accurate", "max_evaluations", "shots", "mitigate_readout")
 #: The agents a sweep runs (random search keeps no training state to resume from).
 SWEEP_AGENTS = ("ddqn", "random")
 DEFAULTS: dict[str, Any] = {"noise": "none", "preset": "fast", "agent": "ddqn", "seeds": [0]}
@@ -113,6 +113,7 @@ def expand(grid: Mapping[str, Any]) -> list[RunSpec]:
         until_accurate = false             # stop a run at its first chemically accurate episode
         max_evaluations = 1000000          # stop a run once it spent this many objective evaluations
         shots = 1000                       # shots per Pauli term (default exact)
+        mitigate_readout = true            # correct the readout error (default false)
 
         [[block]]                          # optional: several products, each inheriting the above
         problem = "H2-2q"
@@ -120,7 +121,7 @@ def expand(grid: Mapping[str, Any]) -> list[RunSpec]:
         time_limit = 120
 
     Without ``[[block]]`` tables the top level is the one product. Runs are named
-    ``<problem>_<noise>_<preset>[_<agent>][_shots<N>]_seed<S>`` (characters other than letters,
+    ``<problem>_<noise>_<preset>[_<agent>][_shots<N>][_mitigated]_seed<S>`` (characters other than letters,
     digits, ``.``, ``-`` and ``=`` become ``-``, with a short hash of the original when anything
     was replaced); two runs of one name are refused.
     """
@@ -199,6 +200,9 @@ def _expand_block(block: dict[str, Any], label: str) -> list[RunSpec]:
         budget = None if budget is None else check_int(budget, "max_evaluations")
     except ValueError as err:
         raise SweepError(f"{label}{err}") from None
+    mitigate = block.get("mitigate_readout", False)
+    if not isinstance(mitigate, bool):
+        raise SweepError(f"{label}mitigate_readout must be true or false, got {mitigate!r}")
     shots = block.get("shots")
     try:
         check_shots(shots)
@@ -226,7 +230,7 @@ def _expand_block(block: dict[str, Any], label: str) -> list[RunSpec]:
                 for agent in axes["agent"]:
                     try:
                         cfg = preset(preset_name, problem.name, problem.n_qubits, noise=noise)
-                        changes: dict[str, Any] = {"agent": agent, "shots": shots}
+                        changes: dict[str, Any] = {"agent": agent, "shots": shots, "mitigate_readout": mitigate}
                         if episodes is not None:
                             changes["episodes"] = episodes
                         cfg = cfg.replace(**changes)
@@ -236,11 +240,13 @@ def _expand_block(block: dict[str, Any], label: str) -> list[RunSpec]:
                         [problem.name, noise, preset_name]
                         + ([agent] if agent != "ddqn" else [])
                         + ([f"shots={shots}"] if shots is not None else [])
+                        + (["mitigate-readout"] if mitigate else [])
                     )
                     stem = "_".join(
                         [_safe(problem.name), _safe(noise), _safe(preset_name)]
                         + ([_safe(agent)] if agent != "ddqn" else [])
                         + ([f"shots{shots}"] if shots is not None else [])
+                        + (["mitigated"] if mitigate else [])
                     )
                     for seed in seeds:
                         runs.append(RunSpec(f"{stem}_seed{seed}", configuration, cfg, int(seed), limit, until, budget))

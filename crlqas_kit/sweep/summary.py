@@ -179,6 +179,7 @@ def summarize(out: str | Path, runs: Sequence[RunSpec], status: Mapping[str, str
                 "preset": cfg.preset,
                 "agent": cfg.agent,
                 "shots": cfg.shots,
+                "mitigate_readout": cfg.mitigate_readout,
                 "episodes": cfg.episodes,
                 "time_limit": members[0].time_limit,
                 "until_accurate": members[0].until_accurate,
