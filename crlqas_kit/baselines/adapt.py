@@ -25,9 +25,11 @@ antisymmetric matrix and the state stays real (molecular Hamiltonians are real):
 
       V_2 = {ZY, YI},     V_n = {Z v : v in V_{n-1}} u {Y I^(n-1), I Y I^(n-2)};
 
-  e.g. ``V_3 = {ZZY, ZYI, YII, IYI}``. Complete: it can take any real state to any other real
-  state; the Lie algebra it generates is ``so(2^n)``, spanned by all ``(4^n - 2^n) / 2`` odd-Y
-  strings (tested). A complete pool need not respect the problem's symmetries (particle number,
+  e.g. ``V_3 = {ZZY, ZYI, YII, IYI}``. Complete: the group it generates takes any real state to
+  any other (at every real ``|psi>`` the vectors ``A|psi>``, ``A`` in its Lie algebra, span the
+  unit sphere's tangent space), although that algebra (dimension 3, 10, 36 for ``n`` = 2, 3, 4;
+  tested) is much smaller than ``so(2^n)``, spanned by all ``(4^n - 2^n) / 2`` odd-Y strings.
+  A complete pool need not respect the problem's symmetries (particle number,
   spin), and on the shipped problems it cannot leave the HF state at all: every ``V_n`` string
   flips exactly one bit of a basis state, and their Hamiltonians have no matrix element (below
   1e-10 Ha) between the HF bitstring and a one-bit flip of it (particle-number parity), so every
