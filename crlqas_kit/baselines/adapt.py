@@ -602,8 +602,11 @@ def adapt_vqe(
         )
         grads = new_grads
     final_norm = float(np.linalg.norm(grads))
-    if stop == "max_operators" and len(operators) < max_operators:  # pragma: no cover - loop always sets it
-        stop = "gradient"
+    if len(operators) == max_operators:  # the last operator may have met a rule too: say so
+        if final_norm < grad_tol:
+            stop = "gradient"
+        elif energy_tol is not None and problem.error(energy) < energy_tol:
+            stop = "energy"
     params = thetas[: len(operators)].copy()
 
     circuit, param_slots = compile_ansatz(n, problem.hf_bitstring, operators, params, simplify=simplify)
