@@ -9,8 +9,9 @@ large batches of energies use both cores. Its single-environment programs are co
 XLA:CPU's older fusion emitters, in a quarter of the memory (``CRLQAS_XLA_EMITTERS=default``
 keeps XLA's; see :mod:`crlqas_kit._xla`).
 
-The search layer is exported lazily (``ck.search``, ``ck.sweep``, ``ck.SearchConfig``,
-``ck.Results``, ``ck.load_run``, ``ck.InteractiveEnv``): ``import crlqas_kit`` stays light (no
+The search layer and the baselines are exported lazily (``ck.search``, ``ck.sweep``,
+``ck.SearchConfig``, ``ck.Results``, ``ck.load_run``, ``ck.InteractiveEnv``, ``ck.adapt_vqe``,
+``ck.hea_baseline``): ``import crlqas_kit`` stays light (no
 flax, optax, matplotlib or Ray) until one of them is used. :func:`notebook_mode` is the
 notebooks' fast flag and :func:`versions` their last line.
 """
@@ -39,6 +40,8 @@ _LAZY = {
     "Results": (".results", "Results"),
     "load_run": (".results", "load_run"),
     "InteractiveEnv": (".rl.interactive", "InteractiveEnv"),
+    "adapt_vqe": (".baselines.adapt", "adapt_vqe"),
+    "hea_baseline": (".baselines.hea", "hea_baseline"),
 }
 
 

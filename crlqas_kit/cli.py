@@ -15,6 +15,8 @@
                   | --grid FILE.toml) --out DIR [--num-cpus N | --address HOST:PORT]
                   [--cpus-per-run N] [--max-retries N] [--save-every SECONDS]
     crlqas report DIR [--compare DIR ...]
+    crlqas baseline adapt --problem NAME [--noise SPEC] [--pool P] [--max-operators N] [--out FILE.json]
+    crlqas baseline hea --problem NAME [--noise SPEC] [--layers L] [--starts S] [--steps N] [--out FILE.json]
     crlqas demo [--out DIR]
 
 User mistakes (bad files, unknown names, malformed specs) print one ``crlqas: error: ...`` line
@@ -29,6 +31,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import cli_baseline
 from ._checks import UsageError
 from .cli_search import DEFAULT_PROBLEM, cmd_demo, cmd_search, cmd_sweep
 
@@ -413,6 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--compare", nargs="+", metavar="DIR", help="other runs (e.g. the random agent) to overlay on the curves"
     )
     rp.set_defaults(func=cmd_report)
+
+    cli_baseline.add_parser(sub, _integer)
 
     de = sub.add_parser("demo", help="the main job: CRLQAS and the random agent on H2-3q, with a report comparing them")
     de.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")

@@ -83,32 +83,13 @@ def cmd_run(args) -> int:
 
 # ------------------------------------------------------------------------------------- table
 def hea_baseline(problem_name: str, noise: str, layers: int = 2) -> dict:
-    """Best error of the RY hardware-efficient ansatz, exact-gradient Adam from several starts
-    (5 starts x 2000 steps; 1 x 200 at 8 qubits, where a step takes about a second here)."""
-    import numpy as np
+    """Best error of the RY hardware-efficient ansatz (:func:`crlqas_kit.baselines.hea.hea_baseline`:
+    exact-gradient Adam, 5 starts x 2000 steps; 1 x 200 at 8 qubits), as this table's keys."""
+    from crlqas_kit.baselines.hea import hea_baseline as run_hea
 
-    from crlqas_kit.optim.vqe import optimize
-    from crlqas_kit.problems import load_problem
-    from crlqas_kit.sim.circuit import hardware_efficient
-
-    problem = load_problem(problem_name)
-    starts, steps = (5, 2000) if problem.n_qubits <= 6 else (1, 200)
-    circ = hardware_efficient(problem.n_qubits, layers)
-    rng = np.random.default_rng(0)
-    errors = []
-    for s in range(starts):
-        x0 = np.zeros(circ.n_params) if s == 0 else rng.uniform(-np.pi, np.pi, circ.n_params)
-        errors.append(optimize(problem, circ, noise, method="adam", budget=steps, lr=0.02, x0=x0).error)
-    counts = circ.counts()
-    return {
-        "layers": layers,
-        "gates": counts["gates"],
-        "cnots": counts["cnots"],
-        "depth": counts["depth"],
-        "best_error": float(min(errors)),
-        "starts": starts,
-        "steps": steps,
-    }
+    res = run_hea(problem_name, noise, layers=layers)
+    keys = ("layers", "gates", "cnots", "depth", "best_error", "starts", "steps")
+    return {key: getattr(res, key) for key in keys}
 
 
 def collect(name: str) -> dict | None:

@@ -1,0 +1,115 @@
+"""The hardware-efficient ansatz baseline: a fixed RY + CNOT-ladder circuit, optimised well.
+
+:func:`hea_baseline` optimises :func:`~crlqas_kit.sim.circuit.hardware_efficient` with ``layers``
+layers under the problem's noise by exact-gradient Adam (:func:`crlqas_kit.optim.vqe.optimize`,
+``method="adam"``) from several starts -- all angles 0, then uniform in ``[-pi, pi)`` from a
+seeded generator -- and keeps the lowest noise-channel-exact error. Defaults: 5 starts x 2000
+steps (learning rate 0.02) up to 6 qubits; 1 x 200 beyond, where a step of the noisy 8-qubit
+simulation takes about a second. ``scripts/results_runs.py`` reports it under every results table
+(docs/results.md): the "at least as short" target of the searched circuits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from .._checks import check_int, check_number, check_seed
+from ..problems import Problem, load_problem
+from ..sim.circuit import Circuit, hardware_efficient
+from ..sim.noise import NoiseModel
+from ..sim.noise_spec import parse_noise
+
+
+@dataclasses.dataclass(frozen=True)
+class HEAResult:
+    """Outcome of :func:`hea_baseline`: the best start's error and the ansatz's size.
+
+    ``errors`` holds each start's ``|E - E0|`` (start 0: all angles 0); ``params`` / ``energy``
+    are the best start's; ``circuit`` carries those angles."""
+
+    problem: str
+    noise: str
+    layers: int
+    gates: int
+    cnots: int
+    depth: int
+    best_error: float
+    energy: float
+    errors: tuple[float, ...]
+    starts: int
+    steps: int
+    lr: float
+    seed: int
+    params: np.ndarray
+    circuit: Circuit
+    seconds: float
+
+    def summary(self) -> dict:
+        """The JSON-able fields (``scripts/results_runs.py`` keeps its table keys from these)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "circuit"}
+        out["params"] = [float(v) for v in self.params]
+        out["errors"] = list(self.errors)
+        return out
+
+
+def default_schedule(n_qubits: int) -> tuple[int, int]:
+    """``(starts, steps)``: 5 x 2000 up to 6 qubits, 1 x 200 beyond (noisy 8-qubit steps are slow)."""
+    return (5, 2000) if n_qubits <= 6 else (1, 200)
+
+
+def hea_baseline(
+    problem: Problem | str,
+    noise: NoiseModel | str | None = None,
+    *,
+    layers: int = 2,
+    starts: int | None = None,
+    steps: int | None = None,
+    lr: float = 0.02,
+    seed: int = 0,
+) -> HEAResult:
+    """The best of ``starts`` exact-gradient Adam runs of the ``layers``-layer RY hardware-efficient
+    ansatz on ``problem`` under ``noise`` (module docstring); ``starts`` / ``steps`` default to
+    :func:`default_schedule`. Raises ValueError/TypeError for bad counts, rates or seeds."""
+    from ..optim.vqe import optimize  # optax only when a baseline runs
+
+    if isinstance(problem, str):
+        problem = load_problem(problem)
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a Problem or a problem name, got {type(problem).__name__}")
+    check_int(layers, "layers")
+    default_starts, default_steps = default_schedule(problem.n_qubits)
+    starts = default_starts if starts is None else check_int(starts, "starts")
+    steps = default_steps if steps is None else check_int(steps, "steps")
+    lr = check_number(lr, "lr")
+    seed = check_seed(seed)
+    model = parse_noise(noise, problem.n_qubits)
+    t0 = time.perf_counter()
+    circ = hardware_efficient(problem.n_qubits, layers)
+    rng = np.random.default_rng(seed)
+    runs = []
+    for s in range(starts):
+        x0 = np.zeros(circ.n_params) if s == 0 else rng.uniform(-np.pi, np.pi, circ.n_params)
+        runs.append(optimize(problem, circ, model, method="adam", budget=steps, lr=lr, x0=x0))
+    best = min(runs, key=lambda r: r.error)
+    counts = circ.counts()
+    return HEAResult(
+        problem=problem.name,
+        noise=model.name,
+        layers=layers,
+        gates=counts["gates"],
+        cnots=counts["cnots"],
+        depth=counts["depth"],
+        best_error=float(best.error),
+        energy=float(best.exact_energy),
+        errors=tuple(float(r.error) for r in runs),
+        starts=starts,
+        steps=steps,
+        lr=lr,
+        seed=seed,
+        params=np.asarray(best.params),
+        circuit=circ.with_params(best.params),
+        seconds=time.perf_counter() - t0,
+    )
