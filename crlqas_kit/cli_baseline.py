@@ -1,9 +1,9 @@
 """``crlqas baseline``: the baselines CRLQAS is compared with, one subcommand each.
 
-    crlqas baseline adapt --problem NAME [--noise SPEC] [--pool full|minimal|two-local]
+    crlqas baseline adapt --problem NAME [--noise SPEC] [--mitigate-readout] [--pool full|minimal|two-local]
                           [--max-operators N] [--grad-tol G] [--energy-tol E] [--reoptimize-noisy]
                           [--json] [--out FILE.json]
-    crlqas baseline hea   --problem NAME [--noise SPEC] [--layers L] [--starts S] [--steps N]
+    crlqas baseline hea   --problem NAME [--noise SPEC] [--mitigate-readout] [--layers L] [--starts S] [--steps N]
                           [--lr LR] [--seed S] [--json] [--out FILE.json]
 
 Random search runs in the CRLQAS harness (``crlqas search --agent random-search``), since it
@@ -54,6 +54,7 @@ def cmd_adapt(args) -> int:
         grad_tol=args.grad_tol,
         energy_tol=args.energy_tol,
         reoptimize_noisy=args.reoptimize_noisy,
+        mitigate_readout=args.mitigate_readout,
     )
     c = res.counts
     if not args.json:
@@ -89,7 +90,14 @@ def cmd_hea(args) -> int:
     from .sim.qasm import to_qasm
 
     res = hea_baseline(
-        args.problem, args.noise, layers=args.layers, starts=args.starts, steps=args.steps, lr=args.lr, seed=args.seed
+        args.problem,
+        args.noise,
+        layers=args.layers,
+        starts=args.starts,
+        steps=args.steps,
+        lr=args.lr,
+        seed=args.seed,
+        mitigate_readout=args.mitigate_readout,
     )
     if not args.json:
         from .problems import load_problem
@@ -100,6 +108,7 @@ def cmd_hea(args) -> int:
         print(f"circuit: {res.gates} gates, {res.cnots} CNOTs, depth {res.depth}")
         print(f"Adam: {res.starts} starts x {res.steps} steps (lr {res.lr})   seconds: {res.seconds:.2f}")
     config = {k: getattr(res, k) for k in ("layers", "starts", "steps", "lr")}
+    config["mitigate_readout"] = args.mitigate_readout
     record = {
         "baseline": "hea",
         "problem": res.problem,
@@ -123,6 +132,9 @@ def add_parser(sub, integer: Callable[[str], int]) -> None:
     def common(p) -> None:
         p.add_argument("--problem", required=True, help="a shipped problem name (see `crlqas problems`)")
         p.add_argument("--noise", default="none", help="noise spec, e.g. depolarizing, mumbai-median (default none)")
+        p.add_argument(
+            "--mitigate-readout", action="store_true", help="correct the readout error of --noise (docs/devices.md)"
+        )
         p.add_argument("--json", action="store_true", help="print one JSON object")
         p.add_argument("--out", metavar="FILE.json", help="also write the result as JSON")
 

@@ -456,9 +456,12 @@ def _circuit_energy_and_grad(ev: Evaluator, circuit: Circuit, slots, params):
 
 
 @x64
-def circuit_energy(circuit: Circuit, param_slots: Sequence[int], params, hamiltonian: PauliSum, noise=None) -> float:
-    """Exact energy of the compiled circuit (from ``|0...0>``) under ``noise`` with ``params`` in its slots."""
-    ev = Evaluator.create(hamiltonian, noise)
+def circuit_energy(
+    circuit: Circuit, param_slots: Sequence[int], params, hamiltonian: PauliSum, noise=None, mitigate_readout=False
+) -> float:
+    """Exact energy of the compiled circuit (from ``|0...0>``) under ``noise`` with ``params`` in its
+    slots (readout-corrected with ``mitigate_readout``: :mod:`crlqas_kit.sim.mitigation`)."""
+    ev = Evaluator.create(hamiltonian, noise, mitigate_readout=mitigate_readout)
     slots = jnp.asarray(param_slots, dtype=jnp.int32)
     value, _ = _circuit_energy_and_grad(ev, circuit, slots, jnp.asarray(params, dtype=jnp.float64))
     return float(value)
@@ -474,11 +477,12 @@ def reoptimize(
     *,
     gtol: float = 1e-8,
     maxiter: int = 1000,
+    mitigate_readout: bool = False,
 ) -> tuple[np.ndarray, float, int]:
     """BFGS on the circuit's ADAPT slots only (frozen slots untouched) with exact ``jax.grad`` through
     the kit's simulator under ``noise``. Returns ``(params, energy, evaluations)``; never worse than
     the start (BFGS accepts only descending line-search steps)."""
-    ev = Evaluator.create(hamiltonian, noise)
+    ev = Evaluator.create(hamiltonian, noise, mitigate_readout=mitigate_readout)
     slots = jnp.asarray(param_slots, dtype=jnp.int32)
 
     def value_and_grad(x):
@@ -501,6 +505,7 @@ def adapt_vqe(
     opt_maxiter: int = 2000,
     reoptimize_noisy: bool = False,
     simplify: bool = True,
+    mitigate_readout: bool = False,
 ) -> AdaptResult:
     """qubit-ADAPT-VQE on ``problem`` (module docstring), then its compiled circuit under ``noise``.
 
@@ -517,6 +522,8 @@ def adapt_vqe(
         reoptimize_noisy: under a noise model, re-optimise the ADAPT angles of the compiled circuit
             under the noise too (frozen slots untouched).
         simplify: merge / cancel adjacent gates in the compiled circuit (:func:`compile_ansatz`).
+        mitigate_readout: correct the readout error of ``noise`` in the compiled circuit's energies
+            (:mod:`crlqas_kit.sim.mitigation`), as the CRLQAS runs with the same option do.
 
     Raises:
         TypeError: ``problem`` or ``pool`` of the wrong type.
@@ -530,8 +537,8 @@ def adapt_vqe(
     check_int(opt_maxiter, "opt_maxiter")
     if energy_tol is not None:
         energy_tol = check_number(energy_tol, "energy_tol")
-    if not isinstance(reoptimize_noisy, bool) or not isinstance(simplify, bool):
-        raise TypeError("reoptimize_noisy and simplify must be booleans")
+    if not all(isinstance(v, bool) for v in (reoptimize_noisy, simplify, mitigate_readout)):
+        raise TypeError("reoptimize_noisy, simplify and mitigate_readout must be booleans")
     n = problem.n_qubits
     if n > MAX_QUBITS:
         raise ValueError(f"{problem.name} has {n} qubits; the dense ADAPT simulation handles at most {MAX_QUBITS}")
@@ -611,10 +618,12 @@ def adapt_vqe(
 
     circuit, param_slots = compile_ansatz(n, problem.hf_bitstring, operators, params, simplify=simplify)
     counts = {**circuit.counts(), "parameters": len(param_slots)}
-    noisy_energy = circuit_energy(circuit, param_slots, params, problem.hamiltonian, model)
+    noisy_energy = circuit_energy(circuit, param_slots, params, problem.hamiltonian, model, mitigate_readout)
     re_params = re_energy = None
     if reoptimize_noisy and param_slots:
-        re_params, re_energy, evals = reoptimize(circuit, param_slots, params, problem.hamiltonian, model)
+        re_params, re_energy, evals = reoptimize(
+            circuit, param_slots, params, problem.hamiltonian, model, mitigate_readout=mitigate_readout
+        )
     config = {
         "pool": pool_name,
         "max_operators": max_operators,
@@ -624,6 +633,7 @@ def adapt_vqe(
         "opt_maxiter": opt_maxiter,
         "reoptimize_noisy": reoptimize_noisy,
         "simplify": simplify,
+        "mitigate_readout": mitigate_readout,
         "optimizer": "BFGS (scipy) on jax.grad, warm start, new angle 0",
     }
     return AdaptResult(

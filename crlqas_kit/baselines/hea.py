@@ -69,10 +69,12 @@ def hea_baseline(
     steps: int | None = None,
     lr: float = 0.02,
     seed: int = 0,
+    mitigate_readout: bool = False,
 ) -> HEAResult:
     """The best of ``starts`` exact-gradient Adam runs of the ``layers``-layer RY hardware-efficient
     ansatz on ``problem`` under ``noise`` (module docstring); ``starts`` / ``steps`` default to
-    :func:`default_schedule`. Raises ValueError/TypeError for bad counts, rates or seeds."""
+    :func:`default_schedule`; ``mitigate_readout`` corrects the readout error of ``noise``
+    (:mod:`crlqas_kit.sim.mitigation`). Raises ValueError/TypeError for bad counts, rates or seeds."""
     from ..optim.vqe import optimize  # optax only when a baseline runs
 
     if isinstance(problem, str):
@@ -92,7 +94,9 @@ def hea_baseline(
     runs = []
     for s in range(starts):
         x0 = np.zeros(circ.n_params) if s == 0 else rng.uniform(-np.pi, np.pi, circ.n_params)
-        runs.append(optimize(problem, circ, model, method="adam", budget=steps, lr=lr, x0=x0))
+        runs.append(
+            optimize(problem, circ, model, method="adam", budget=steps, lr=lr, x0=x0, mitigate_readout=mitigate_readout)
+        )
     best = min(runs, key=lambda r: r.error)
     counts = circ.counts()
     return HEAResult(
