@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""The paper-scale results grid (docs/results.md, "The results grid"): configurations x methods.
+
+Every step is resumable and skips what is done; the run directories live outside the checkout
+(default ``~/crlqas-runs/grid``, ``--run-dir``), so a new clone does not wipe hours of runs::
+
+    .venv/bin/python scripts/results_grid.py crlqas [--only NAME ...]     # CRLQAS (DDQN, fast preset), a sweep
+    .venv/bin/python scripts/results_grid.py random [--only NAME ...]     # random agent + random search
+    .venv/bin/python scripts/results_grid.py baselines [--only NAME ...]  # HEA-1/2/3 and qubit-ADAPT-VQE
+    .venv/bin/python scripts/results_grid.py table                        # JSON + Markdown, from the runs
+
+* ``crlqas``: one sweep (:mod:`crlqas_kit.sweep`) of every configuration's seeds, each run stopped by
+  its configuration's wall-time limit (over resumes).
+* ``random``: for every CRLQAS run that finished, the random agent (a sweep) and random search (one
+  ``crlqas search --agent random-search`` process) with the same seed and **the objective
+  evaluations that CRLQAS run spent** (``--max-evaluations``): equal evaluation budgets.
+* ``baselines``: the RY hardware-efficient ansatz with 1, 2 and 3 layers (exact-gradient Adam,
+  :func:`crlqas_kit.baselines.hea.hea_baseline`) and qubit-ADAPT-VQE (full pool, stopped at
+  chemical accuracy, :func:`crlqas_kit.baselines.adapt.adapt_vqe`), under the configuration's
+  noise and readout mitigation, with exact energies.
+* ``table``: ``benchmarks/results/grid.json`` (every seed of every method with its best circuit as
+  QASM) and the Markdown tables on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+RUN_DIR = Path(os.environ.get("CRLQAS_GRID_DIR", Path.home() / "crlqas-runs" / "grid"))
+OUT_JSON = ROOT / "benchmarks" / "results" / "grid.json"
+EPISODES = 10**7  # the time limit (CRLQAS) or the evaluation budget (random methods) ends a run
+SEEDS = [0, 1, 2]
+LIH_SHOTS = 10**7  # the published LiH-4q noisy run's shots per term (optim.presets.published_config)
+
+
+def _config(problem, noise="none", limit=600, mitigate=False, shots=None, seeds=SEEDS):
+    return {"problem": problem, "noise": noise, "mitigate_readout": mitigate, "shots": shots, "seeds": seeds,
+            "time_limit": limit}  # fmt: skip
+
+
+#: name -> configuration; ``time_limit`` = wall seconds of each CRLQAS seed (issue 17's budgets)
+CONFIGS = {
+    "h2-2q_none": _config("H2-2q", limit=300),
+    "h2-3q_none": _config("H2-3q", limit=300),
+    "h2-4q_none": _config("H2-4q", limit=600),
+    "lih-4q_none": _config("LiH-4q", limit=1200),
+    "lih-6q_none": _config("LiH-6q", limit=3600),
+    "h2o-8q_none": _config("H2O-8q", limit=7200),
+    **{
+        f"{p.lower()}_{noise}": _config(p, noise, limit=2400 if p == "LiH-4q" else 600)
+        for noise in ("depolarizing", "depolarizing-cnot")
+        for p in ("H2-2q", "H2-3q", "LiH-4q")
+    },
+    **{
+        f"{p.lower()}_mumbai-median_mitigated": _config(p, "mumbai-median", 2400 if p == "LiH-4q" else 600, True)
+        for p in ("H2-2q", "H2-3q", "LiH-4q")
+    },
+    "lih-4q_mumbai-median_mitigated_shots": _config("LiH-4q", "mumbai-median", 2400, True, LIH_SHOTS),
+}
+
+
+def run_name(config: dict, seed: int, agent: str = "ddqn") -> str:
+    """The run directory's name, as :func:`crlqas_kit.sweep.grid.expand` makes it."""
+    from crlqas_kit.sweep.grid import _safe
+
+    parts = [_safe(config["problem"]), _safe(config["noise"]), "fast"] + ([agent] if agent != "ddqn" else [])
+    parts += [f"shots{config['shots']}"] if config["shots"] else []
+    parts += ["mitigated"] if config["mitigate_readout"] else []
+    return "_".join(parts) + f"_seed{seed}"
+
+
+def _block(config: dict, **extra) -> dict:
+    block = {k: config[k] for k in ("problem", "noise", "seeds", "time_limit")}
+    block.update({k: config[k] for k in ("shots", "mitigate_readout") if config[k]})
+    return {**block, "episodes": EPISODES, **extra}
+
+
+def _selected(args) -> list[str]:
+    unknown = sorted(set(args.only or ()) - set(CONFIGS))
+    if unknown:
+        raise SystemExit(f"unknown configuration(s) {unknown}; known: {sorted(CONFIGS)}")
+    return list(args.only or CONFIGS)
+
+
+def cmd_crlqas(args) -> int:
+    from crlqas_kit.sweep import sweep
+
+    grid = {"preset": "fast", "block": [_block(CONFIGS[name]) for name in _selected(args)]}
+    print(sweep(grid, args.run_dir, num_cpus=args.num_cpus).table())
+    return 0
+
+
+def _spent(path: Path, seed: int) -> int | None:
+    """Objective evaluations a finished run spent (None if it has not run or not finished)."""
+    from crlqas_kit.results import load_run
+
+    if not (path / "config.json").exists():
+        return None
+    run = load_run(path)
+    return run.evaluations.get(seed) if run.stopped else None  # stopped: by its time limit or budget
+
+
+def cmd_random(args) -> int:
+    from crlqas_kit.sweep import sweep
+
+    blocks, searches = [], []
+    for name in _selected(args):
+        config = CONFIGS[name]
+        for seed in config["seeds"]:
+            budget = _spent(Path(args.run_dir) / run_name(config, seed), seed)
+            if budget is None:
+                print(f"{name} seed {seed}: CRLQAS run not finished, skipped", file=sys.stderr)
+                continue
+            # twice the CRLQAS time as a safety stop: the budget is meant to end the run
+            limit = 2 * config["time_limit"]
+            blocks.append(_block(config, seeds=[seed], agent="random", max_evaluations=budget, time_limit=limit))
+            searches.append((config, seed, budget, limit))
+    if blocks:
+        print(sweep({"preset": "fast", "block": blocks}, args.run_dir, num_cpus=args.num_cpus).table())
+    for config, seed, budget, limit in searches:
+        out = Path(args.run_dir) / run_name(config, seed, "random-search")
+        if (out / "config.json").exists():
+            continue  # random search keeps no training state: a finished or broken run is left as it is
+        cmd = [sys.executable, "-m", "crlqas_kit.cli", "search", "--agent", "random-search", "--preset", "fast"]
+        cmd += ["--problem", config["problem"], "--noise", config["noise"], "--seeds", str(seed)]
+        cmd += ["--episodes", str(EPISODES), "--max-evaluations", str(budget), "--time-limit", str(limit)]
+        cmd += ["--shots", str(config["shots"])] if config["shots"] else []
+        cmd += ["--mitigate-readout"] if config["mitigate_readout"] else []
+        print(" ".join(cmd[2:]), file=sys.stderr, flush=True)
+        subprocess.run(cmd + ["--quiet", "--out", str(out)], check=True, cwd=ROOT)
+    return 0
+
+
+def cmd_baselines(args) -> int:
+    from crlqas_kit.baselines.adapt import adapt_vqe
+    from crlqas_kit.baselines.hea import hea_baseline
+    from crlqas_kit.problems import load_problem
+
+    for name in _selected(args):
+        config = CONFIGS[name]
+        out = Path(args.run_dir) / "baselines" / f"{name}.json"
+        if out.exists():
+            continue
+        problem = load_problem(config["problem"])
+        noise, mitigate = config["noise"], config["mitigate_readout"]
+        t0 = time.perf_counter()
+        entry = {"hea": {}}
+        for layers in (1, 2, 3):
+            res = hea_baseline(problem, noise, layers=layers, mitigate_readout=mitigate)
+            entry["hea"][layers] = {**res.summary(), "accurate": problem.is_chemically_accurate(res.energy)}
+        if problem.n_qubits <= 6:  # the full pool at 8 qubits has 32,640 strings: not run here
+            res = adapt_vqe(problem, noise=noise, energy_tol=problem.chemical_accuracy, mitigate_readout=mitigate)
+            entry["adapt"] = res.summary()
+        entry["seconds"] = time.perf_counter() - t0
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(entry, indent=1, default=float) + "\n")
+        print(f"{name}: baselines in {entry['seconds']:.0f} s", file=sys.stderr, flush=True)
+    return 0
+
+
+def _seed_row(path: Path, seed: int) -> dict | None:
+    from crlqas_kit.results import load_run, record_to_circuit
+    from crlqas_kit.sim.qasm import to_qasm
+
+    if not (path / "config.json").exists():
+        return None
+    run = load_run(path)
+    row = run.summary()[0]
+    best = (run.best.get(seed) or [None])[0]
+    row.update(
+        evaluations=run.evaluations.get(seed),
+        finished=bool(run.stopped),
+        best_accurate=bool(best and best["chemically_accurate"]),
+        best_qasm=None if best is None else to_qasm(record_to_circuit(best["circuit"])),
+    )
+    return row
+
+
+def collect(run_dir: Path) -> list[dict]:
+    entries = []
+    for name, config in CONFIGS.items():
+        methods = {}
+        for agent in ("ddqn", "random", "random-search"):
+            rows = [_seed_row(run_dir / run_name(config, s, agent), s) for s in config["seeds"]]
+            methods[agent] = [r for r in rows if r is not None]
+        baselines = run_dir / "baselines" / f"{name}.json"
+        entry = {"name": name, **config, "methods": methods}
+        entry["baselines"] = json.loads(baselines.read_text()) if baselines.exists() else None
+        if any(methods.values()) or entry["baselines"]:
+            entries.append(entry)
+    return entries
+
+
+def _method_cell(rows: list[dict]) -> str:
+    if not rows:
+        return "-"
+    ok = sum(r["success"] for r in rows)
+    best = min(rows, key=lambda r: r["best_error"] if r["best_error"] is not None else float("inf"))
+    acc = [r for r in rows if r["best_accurate"]]
+    if acc:
+        b = min(acc, key=lambda r: (r["best_cnots"], r["best_gates"]))
+        circuit = f"{b['best_gates']}/{b['best_cnots']}"
+    else:
+        circuit = "-"
+    err = "-" if best["best_error"] is None else f"{best['best_error']:.1e}"
+    return f"{ok}/{len(rows)}, {err}, {circuit}"
+
+
+def markdown(entries: list[dict]) -> str:
+    head = (
+        "| configuration | CRLQAS (DDQN) | random agent | random search | HEA-1 | HEA-2 | HEA-3 | qubit-ADAPT-VQE |\n"
+        "|---|---|---|---|---|---|---|---|"
+    )
+    lines = [head]
+    for e in entries:
+        cells = [_method_cell(e["methods"][a]) for a in ("ddqn", "random", "random-search")]
+        b = e["baselines"] or {}
+        for layers in ("1", "2", "3"):
+            h = (b.get("hea") or {}).get(layers)
+            cells.append("-" if h is None else f"{h['best_error']:.1e}, {h['gates']}/{h['cnots']}")
+        a = b.get("adapt")
+        cells.append(
+            "-"
+            if a is None
+            else f"{a.get('noisy_error', a['error']):.1e}, {a['counts']['gates']}/{a['counts']['cnots']}"
+        )
+        label = f"{e['problem']} `{e['noise']}`" + (" mitigated" if e["mitigate_readout"] else "")
+        label += f" {e['shots']:.0e} shots" if e["shots"] else ""
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_table(args) -> int:
+    from crlqas_kit.results import package_versions
+
+    entries = collect(Path(args.run_dir))
+    OUT_JSON.write_text(
+        json.dumps({"date": time.strftime("%Y-%m-%d"), "versions": package_versions(), "entries": entries}, indent=1)
+        + "\n"
+    )
+    print(markdown(entries))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    for name, func, text in (
+        ("crlqas", cmd_crlqas, "CRLQAS runs (a sweep; resumes)"),
+        ("random", cmd_random, "random agent and random search at CRLQAS's evaluations"),
+        ("baselines", cmd_baselines, "HEA-1/2/3 and qubit-ADAPT-VQE"),
+        ("table", cmd_table, "grid.json and the Markdown tables"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--run-dir", type=Path, default=RUN_DIR, help=f"run directories (default {RUN_DIR})")
+        if name != "table":
+            p.add_argument("--only", nargs="+", metavar="NAME", help="some configurations only")
+        if name in ("crlqas", "random"):
+            p.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance")
+        p.set_defaults(func=func)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
