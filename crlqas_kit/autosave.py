@@ -34,8 +34,10 @@ RESUME_OVERRIDES = ("episodes",)
 
 
 def _normal(config: Any) -> dict[str, Any]:
+    from .search_config import canonical_config  # the run's fields as this version writes them
+
     data = config.to_dict() if hasattr(config, "to_dict") else dict(config)
-    data = json.loads(json.dumps(data))  # tuples vs lists, as stored in config.json
+    data = canonical_config(data)  # also tuples vs lists, as stored in config.json
     return {k: v for k, v in data.items() if k not in RESUME_OVERRIDES}
 
 

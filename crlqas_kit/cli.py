@@ -15,8 +15,10 @@
                   | --grid FILE.toml) --out DIR [--num-cpus N | --address HOST:PORT]
                   [--cpus-per-run N] [--max-retries N] [--save-every SECONDS]
     crlqas report DIR [--compare DIR ...]
-    crlqas baseline adapt --problem NAME [--noise SPEC] [--pool P] [--max-operators N] [--out FILE.json]
-    crlqas baseline hea --problem NAME [--noise SPEC] [--layers L] [--starts S] [--steps N] [--out FILE.json]
+    crlqas baseline adapt --problem NAME [--noise SPEC] [--mitigate-readout] [--pool P] [--max-operators N]
+                          [--out FILE.json]
+    crlqas baseline hea --problem NAME [--noise SPEC] [--mitigate-readout] [--layers L] [--starts S] [--steps N]
+                        [--out FILE.json]
     crlqas demo [--out DIR]
 
 User mistakes (bad files, unknown names, malformed specs) print one ``crlqas: error: ...`` line

@@ -12,6 +12,7 @@ learning adds to VQE on random circuits.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -120,6 +121,15 @@ class SearchConfig:
         for name in ("spsa", "dqn", "curriculum"):
             lines.append(f"  {name}: {getattr(self, name)}")
         return "\n".join(lines)
+
+
+def canonical_config(data: Any) -> Any:
+    """A stored configuration (``config.json``'s ``"config"``) as this version writes it: fields
+    added since it was saved get their defaults, so that runs saved before them still match the
+    configuration that resumes them; left as it is (JSON-normalised) when it does not parse."""
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        data = SearchConfig.from_dict(data).to_dict()
+    return json.loads(json.dumps(data))
 
 
 def make_env_params(config: SearchConfig, problem: Problem | None = None) -> qas_env.EnvParams:

@@ -2,7 +2,9 @@
 """The paper-scale results grid (docs/results.md, "The results grid"): configurations x methods.
 
 Every step is resumable and skips what is done; the run directories live outside the checkout
-(default ``~/crlqas-runs/grid``, ``--run-dir``), so a new clone does not wipe hours of runs::
+(default ``~/crlqas-runs/grid``, ``--run-dir`` or ``$CRLQAS_GRID_DIR``), so a new clone does not
+wipe hours of runs. Each configuration has its own directory ``<run-dir>/<name>/`` with one sweep
+per method (``crlqas/``, ``random/``; a sweep directory holds one grid) and ``random-search/``::
 
     .venv/bin/python scripts/results_grid.py crlqas [--only NAME ...]     # CRLQAS (DDQN, fast preset), a sweep
     .venv/bin/python scripts/results_grid.py random [--only NAME ...]     # random agent + random search
@@ -79,6 +81,11 @@ def run_name(config: dict, seed: int, agent: str = "ddqn") -> str:
     return "_".join(parts) + f"_seed{seed}"
 
 
+def config_dir(run_dir: Path, name: str, method: str) -> Path:
+    """Where a configuration's runs of ``method`` live: ``crlqas`` / ``random`` sweeps, ``random-search``."""
+    return Path(run_dir) / name / method
+
+
 def _block(config: dict, **extra) -> dict:
     block = {k: config[k] for k in ("problem", "noise", "seeds", "time_limit")}
     block.update({k: config[k] for k in ("shots", "mitigate_readout") if config[k]})
@@ -95,50 +102,68 @@ def _selected(args) -> list[str]:
 def cmd_crlqas(args) -> int:
     from crlqas_kit.sweep import sweep
 
-    grid = {"preset": "fast", "block": [_block(CONFIGS[name]) for name in _selected(args)]}
-    print(sweep(grid, args.run_dir, num_cpus=args.num_cpus).table())
+    for name in _selected(args):  # one sweep per configuration: --only can pick any subset
+        grid = {"preset": "fast", "block": [_block(CONFIGS[name])]}
+        print(sweep(grid, config_dir(args.run_dir, name, "crlqas"), num_cpus=args.num_cpus).table(), flush=True)
     return 0
 
 
-def _spent(path: Path, seed: int) -> int | None:
-    """Objective evaluations a finished run spent (None if it has not run or not finished)."""
+def _spent(run_dir: Path, name: str, seed: int) -> int | None:
+    """Objective evaluations the CRLQAS run of ``name``'s ``seed`` spent, once it is finished (its
+    time limit met; not merely interrupted), else None."""
     from crlqas_kit.results import load_run
+    from crlqas_kit.sweep.grid import expand
+    from crlqas_kit.sweep.task import run_state
 
-    if not (path / "config.json").exists():
+    spec = expand({"preset": "fast", **_block(CONFIGS[name], seeds=[seed])})[0]
+    path = config_dir(run_dir, name, "crlqas") / spec.name
+    if run_state(path, spec) != "finished":
         return None
-    run = load_run(path)
-    return run.evaluations.get(seed) if run.stopped else None  # stopped: by its time limit or budget
+    return load_run(path).evaluations.get(seed)
 
 
 def cmd_random(args) -> int:
     from crlqas_kit.sweep import sweep
 
-    blocks, searches = [], []
+    failed = 0
     for name in _selected(args):
         config = CONFIGS[name]
+        blocks, searches = [], []
         for seed in config["seeds"]:
-            budget = _spent(Path(args.run_dir) / run_name(config, seed), seed)
+            budget = _spent(args.run_dir, name, seed)
             if budget is None:
                 print(f"{name} seed {seed}: CRLQAS run not finished, skipped", file=sys.stderr)
                 continue
             # twice the CRLQAS time as a safety stop: the budget is meant to end the run
             limit = 2 * config["time_limit"]
             blocks.append(_block(config, seeds=[seed], agent="random", max_evaluations=budget, time_limit=limit))
-            searches.append((config, seed, budget, limit))
-    if blocks:
-        print(sweep({"preset": "fast", "block": blocks}, args.run_dir, num_cpus=args.num_cpus).table())
-    for config, seed, budget, limit in searches:
-        out = Path(args.run_dir) / run_name(config, seed, "random-search")
-        if (out / "config.json").exists():
-            continue  # random search keeps no training state: a finished or broken run is left as it is
-        cmd = [sys.executable, "-m", "crlqas_kit.cli", "search", "--agent", "random-search", "--preset", "fast"]
-        cmd += ["--problem", config["problem"], "--noise", config["noise"], "--seeds", str(seed)]
-        cmd += ["--episodes", str(EPISODES), "--max-evaluations", str(budget), "--time-limit", str(limit)]
-        cmd += ["--shots", str(config["shots"])] if config["shots"] else []
-        cmd += ["--mitigate-readout"] if config["mitigate_readout"] else []
-        print(" ".join(cmd[2:]), file=sys.stderr, flush=True)
-        subprocess.run(cmd + ["--quiet", "--out", str(out)], check=True, cwd=ROOT)
-    return 0
+            searches.append((seed, budget, limit))
+        if blocks:
+            grid = {"preset": "fast", "block": blocks}
+            print(sweep(grid, config_dir(args.run_dir, name, "random"), num_cpus=args.num_cpus).table(), flush=True)
+        for seed, budget, limit in searches:
+            out = config_dir(args.run_dir, name, "random-search") / run_name(config, seed, "random-search")
+            if (out / "config.json").exists() and _finished_search(out, budget):
+                continue
+            cmd = [sys.executable, "-m", "crlqas_kit.cli", "search", "--agent", "random-search", "--preset", "fast"]
+            cmd += ["--problem", config["problem"], "--noise", config["noise"], "--seeds", str(seed)]
+            cmd += ["--episodes", str(EPISODES), "--max-evaluations", str(budget), "--time-limit", str(limit)]
+            cmd += ["--shots", str(config["shots"])] if config["shots"] else []
+            cmd += ["--mitigate-readout"] if config["mitigate_readout"] else []
+            cmd += ["--force"] if out.exists() else []  # random search cannot resume: an unfinished one restarts
+            print(" ".join(cmd[2:]), file=sys.stderr, flush=True)
+            rc = subprocess.run(cmd + ["--quiet", "--out", str(out)], cwd=ROOT).returncode
+            if rc != 0:
+                failed += 1
+                print(f"{name} seed {seed}: random search exited with {rc}; re-run to redo it", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _finished_search(path: Path, budget: int) -> bool:
+    from crlqas_kit.results import load_run
+
+    run = load_run(path)
+    return min(run.evaluations.values(), default=0) >= budget
 
 
 def cmd_baselines(args) -> int:
@@ -148,7 +173,7 @@ def cmd_baselines(args) -> int:
 
     for name in _selected(args):
         config = CONFIGS[name]
-        out = Path(args.run_dir) / "baselines" / f"{name}.json"
+        out = config_dir(args.run_dir, name, "baselines.json")
         if out.exists():
             continue
         problem = load_problem(config["problem"])
@@ -190,10 +215,11 @@ def collect(run_dir: Path) -> list[dict]:
     entries = []
     for name, config in CONFIGS.items():
         methods = {}
-        for agent in ("ddqn", "random", "random-search"):
-            rows = [_seed_row(run_dir / run_name(config, s, agent), s) for s in config["seeds"]]
+        for agent, method in (("ddqn", "crlqas"), ("random", "random"), ("random-search", "random-search")):
+            where = config_dir(run_dir, name, method)
+            rows = [_seed_row(where / run_name(config, s, agent), s) for s in config["seeds"]]
             methods[agent] = [r for r in rows if r is not None]
-        baselines = run_dir / "baselines" / f"{name}.json"
+        baselines = config_dir(run_dir, name, "baselines.json")
         entry = {"name": name, **config, "methods": methods}
         entry["baselines"] = json.loads(baselines.read_text()) if baselines.exists() else None
         if any(methods.values()) or entry["baselines"]:

@@ -247,3 +247,26 @@ def test_baselines_take_the_option():
     assert plain.noisy_energy > res.noisy_energy + 1e-2
     hea = hea_baseline("H2-2q", "mumbai-median", layers=1, starts=1, steps=50, mitigate_readout=True)
     assert hea.energy == pytest.approx(expectation(hea.circuit, ham, clean), abs=1e-10)
+
+
+def test_runs_saved_before_the_option_still_resume(tmp_path):
+    """A config.json written before mitigate_readout existed matches the (unmitigated) config that
+    resumes it, for a single run and for a sweep's recorded grid; a mitigated one does not."""
+    from crlqas_kit.autosave import check_out
+    from crlqas_kit.search_config import SearchConfig
+    from crlqas_kit.sweep.grid import expand
+    from crlqas_kit.sweep.summary import check_sweep_dir
+
+    cfg = SearchConfig(problem="H2-2q")
+    old = {k: v for k, v in cfg.to_dict().items() if k != "mitigate_readout"}
+    (tmp_path / "config.json").write_text(json.dumps({"config": old, "seeds": [0]}))
+    check_out(tmp_path, cfg, [0], resuming=True)
+    with pytest.raises(ValueError, match="holds another run"):
+        check_out(tmp_path, cfg.replace(mitigate_readout=True), [0], resuming=True)
+    sweep_dir = tmp_path / "sweep"
+    sweep_dir.mkdir()
+    runs = expand({"problem": "H2-2q", "seeds": [0]})
+    record = runs[0].to_dict()
+    del record["config"]["mitigate_readout"]
+    (sweep_dir / "sweep.json").write_text(json.dumps({"runs": [record]}))
+    check_sweep_dir(sweep_dir, runs)

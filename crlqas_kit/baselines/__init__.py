@@ -9,15 +9,17 @@
 * the hardware-efficient ansatz: :func:`hea_baseline` (:mod:`.hea`) optimises
   :func:`crlqas_kit.sim.circuit.hardware_efficient` from several starts.
 
-``import crlqas_kit.baselines`` loads none of them: ``random_search`` pulls in the RL layer
-(flax, optax), the others only the simulator, so each name is imported on first use.
+``random_search`` is imported with the package (it pulls in the RL layer: flax, optax): the
+function shares its module's name, and a lazily exported name would be shadowed by the submodule
+once anything imports ``crlqas_kit.baselines.random_search``. The others are imported on first use.
 """
 
 import importlib
 
+from .random_search import random_search
+
 #: name -> (module, attribute) imported on first use
 _LAZY = {
-    "random_search": (".random_search", "random_search"),
     "adapt_vqe": (".adapt", "adapt_vqe"),
     "AdaptResult": (".adapt", "AdaptResult"),
     "hea_baseline": (".hea", "hea_baseline"),
@@ -38,4 +40,4 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = list(_LAZY)
+__all__ = ["random_search", *_LAZY]

@@ -57,9 +57,12 @@ def energy_objective(
             return ev.energy(circuit, x)
         if ev.mitigation is None:
             return sample_energy(key, ev.expectations(circuit, x), ev.coeffs, is_identity, per_stage[stage], variance)
-        # readout-corrected shots: their own variance (crlqas_kit.sim.mitigation)
-        means, second = ev.shot_moments(circuit, x)
-        second = second if variance == "exact" else ev.mitigation.gains
+        # readout-corrected shots have their own variance (crlqas_kit.sim.mitigation); the
+        # published model needs only its bound, not the state's second moments
+        if variance == "exact":
+            means, second = ev.shot_moments(circuit, x)
+        else:
+            means, second = ev.expectations(circuit, x), ev.mitigation.gains
         return sample_energy(key, means, ev.coeffs, is_identity, per_stage[stage], variance, second)
 
     return f

@@ -113,7 +113,8 @@ class InteractiveEnv:
         """The current circuit with its optimised angles (a host-side :class:`Circuit`).
 
         It acts on :attr:`initial` (all zeros unless ``start="hf"``): its energy is
-        ``expectation(env.circuit, hamiltonian, noise, initial=env.initial)``.
+        ``expectation(env.circuit, hamiltonian, noise, initial=env.initial)`` (with
+        ``mitigate_readout=True`` if the environment corrects the readout error).
         """
         state = self._require_state()
         c = state.circuit

@@ -104,8 +104,9 @@ class Evaluator:
         tables: the Hamiltonian in bit-flip / phase form
             (:class:`~crlqas_kit.sim.statevector.PauliTables`), state-vector engine only.
         engine: ``"ptm"`` or ``"statevector"`` (static).
-        mitigation: readout-error mitigation (:class:`~crlqas_kit.sim.mitigation.Mitigation`), or
-            None: :meth:`expectations` and :meth:`energy` then return the corrected values.
+        mitigation: readout-error mitigation (:class:`~crlqas_kit.sim.mitigation.Mitigation`) or
+            None (no correction); when set, :meth:`expectations` and :meth:`energy` return the
+            corrected values.
     """
 
     term_index: jnp.ndarray

@@ -21,7 +21,13 @@ from .task import run_state
 
 
 def _normal(data: Any) -> Any:
-    return json.loads(json.dumps(data))
+    """A run's record as this version writes it (JSON-normalised; its config's new fields defaulted)."""
+    from ..search_config import canonical_config
+
+    data = json.loads(json.dumps(data))
+    if isinstance(data, dict) and isinstance(data.get("config"), dict):
+        data["config"] = canonical_config(data["config"])
+    return data
 
 
 def check_sweep_dir(out: str | Path, runs: Sequence[RunSpec]) -> list[dict[str, Any]]:
