@@ -2,6 +2,7 @@
 :data:`VMAP_MAX_QUBITS` qubits and one after another in one compiled call above
 (:func:`step_batch` is its compiled form); :func:`reset_batch` resets a batch; :func:`for_batch`
 gives parameters the branch-free simulator kernel a ``vmap`` over different circuits needs.
+A batch is split over the CPU devices, one part per core (:func:`env_devices`).
 The single environment is :mod:`crlqas_kit.rl.env`.
 """
 
