@@ -9,7 +9,8 @@ per method (``crlqas/``, ``random/``; a sweep directory holds one grid) and ``ra
     .venv/bin/python scripts/results_grid.py crlqas [--only NAME ...]     # CRLQAS (DDQN, fast preset), a sweep
     .venv/bin/python scripts/results_grid.py random [--only NAME ...]     # random agent + random search
     .venv/bin/python scripts/results_grid.py baselines [--only NAME ...]  # HEA-1/2/3 and qubit-ADAPT-VQE
-    .venv/bin/python scripts/results_grid.py table                        # JSON + Markdown, from the runs
+    .venv/bin/python scripts/results_grid.py collect                      # run directories -> grid.json
+    .venv/bin/python scripts/results_grid.py table                        # grid.json -> the Markdown tables
 
 * ``crlqas``: one sweep (:mod:`crlqas_kit.sweep`) of every configuration's seeds, each run stopped by
   its configuration's wall-time limit (over resumes).
@@ -20,8 +21,11 @@ per method (``crlqas/``, ``random/``; a sweep directory holds one grid) and ``ra
   :func:`crlqas_kit.baselines.hea.hea_baseline`) and qubit-ADAPT-VQE (full pool, stopped at
   chemical accuracy, :func:`crlqas_kit.baselines.adapt.adapt_vqe`), under the configuration's
   noise and readout mitigation, with exact energies.
-* ``table``: ``benchmarks/results/grid.json`` (every seed of every method with its best circuit as
-  QASM) and the Markdown tables on stdout.
+* ``collect``: ``benchmarks/results/grid.json``, the raw numbers: every seed of every method (success,
+  first accurate episode and its time, best error, the best circuit's gates / CNOTs / depth /
+  rotations and QASM, objective evaluations, wall time, learning curves in windows of 50
+  episodes) and the baselines' results.
+* ``table``: the Markdown tables of docs/results.md from ``grid.json`` alone (no run directories).
 """
 
 from __future__ import annotations
@@ -200,13 +204,18 @@ def _seed_row(path: Path, seed: int) -> dict | None:
     if not (path / "config.json").exists():
         return None
     run = load_run(path)
+    from crlqas_kit.results import learning_stats
+
     row = run.summary()[0]
     best = (run.best.get(seed) or [None])[0]
+    circuit = None if best is None else record_to_circuit(best["circuit"])
     row.update(
         evaluations=run.evaluations.get(seed),
         finished=bool(run.stopped),
         best_accurate=bool(best and best["chemically_accurate"]),
-        best_qasm=None if best is None else to_qasm(record_to_circuit(best["circuit"])),
+        best_rotations=None if circuit is None else circuit.counts()["rotations"],
+        best_qasm=None if circuit is None else to_qasm(circuit),
+        curve=learning_stats(run.episodes_of(seed), window=50),
     )
     return row
 
@@ -266,15 +275,64 @@ def markdown(entries: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_table(args) -> int:
+def details(entries: list[dict]) -> str:
+    """Per configuration, one row per method: every column the issue asks for."""
+    out = []
+    for e in entries:
+        label = f"{e['problem']}, `{e['noise']}`" + (", readout mitigated" if e["mitigate_readout"] else "")
+        label += f", {e['shots']:.0e} shots" if e["shots"] else ""
+        out += [f"#### {label}", "", "| method | seeds accurate | best error (Ha) | gates / CNOTs / depth / rotations "
+                "| objective evaluations (median) | wall (s, median) |", "|---|---|---|---|---|---|"]  # fmt: skip
+        for agent, name in (
+            ("ddqn", "CRLQAS (DDQN, fast)"),
+            ("random", "random agent"),
+            ("random-search", "random search"),
+        ):
+            rows = e["methods"][agent]
+            if not rows:
+                continue
+            ok = sum(r["success"] for r in rows)
+            best = min(rows, key=lambda r: r["best_error"] if r["best_error"] is not None else float("inf"))
+            shape = "/".join(str(best[k]) for k in ("best_gates", "best_cnots", "best_depth", "best_rotations"))
+            evals = sorted(r["evaluations"] or 0 for r in rows)[len(rows) // 2]
+            wall = sorted(r["seconds"] for r in rows)[len(rows) // 2]
+            out.append(f"| {name} | {ok}/{len(rows)} | {best['best_error']:.2e} | {shape} | {evals:.3g} | {wall:.0f} |")
+        b = e["baselines"] or {}
+        for layers, h in sorted((b.get("hea") or {}).items()):
+            shape = f"{h['gates']}/{h['cnots']}/{h['depth']}/{h['gates'] - h['cnots']}"
+            accurate = "yes" if h.get("accurate") else "no"
+            name = f"HEA-{layers} (exact-gradient Adam)"
+            out.append(f"| {name} | {accurate} | {h['best_error']:.2e} | {shape} | - | {h['seconds']:.0f} |")
+        a = b.get("adapt")
+        if a is not None:
+            c = a["counts"]
+            error = a["noisy_error"] if a.get("noisy_error") is not None else a["error"]
+            accurate = "yes" if error < 1.6e-3 else "no"
+            shape = f"{c['gates']}/{c['cnots']}/{c['depth']}/{c['rotations']}"
+            name = f"qubit-ADAPT-VQE ({len(a['operators'])} operators)"
+            out.append(f"| {name} | {accurate} | {error:.2e} | {shape} | - | {a['seconds']:.0f} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def cmd_collect(args) -> int:
     from crlqas_kit.results import package_versions
 
     entries = collect(Path(args.run_dir))
-    OUT_JSON.write_text(
-        json.dumps({"date": time.strftime("%Y-%m-%d"), "versions": package_versions(), "entries": entries}, indent=1)
-        + "\n"
-    )
+    meta = {"date": time.strftime("%Y-%m-%d"), "versions": package_versions(), "configs": CONFIGS}
+    args.json.write_text(json.dumps({**meta, "entries": entries}, indent=1) + "\n")
+    print(f"wrote {args.json}: {len(entries)} configurations", file=sys.stderr)
+    return 0
+
+
+def cmd_table(args) -> int:
+    entries = json.loads(args.json.read_text())["entries"]
     print(markdown(entries))
+    print(
+        "Cells: CRLQAS and the random methods: seeds with a chemically accurate circuit / seeds run, the "
+        "lowest error (Ha), gates/CNOTs of the shortest accurate circuit; HEA and ADAPT: error (Ha), gates/CNOTs.\n"
+    )
+    print(details(entries))
     return 0
 
 
@@ -285,11 +343,15 @@ def main(argv: list[str] | None = None) -> int:
         ("crlqas", cmd_crlqas, "CRLQAS runs (a sweep; resumes)"),
         ("random", cmd_random, "random agent and random search at CRLQAS's evaluations"),
         ("baselines", cmd_baselines, "HEA-1/2/3 and qubit-ADAPT-VQE"),
-        ("table", cmd_table, "grid.json and the Markdown tables"),
+        ("collect", cmd_collect, "the run directories' numbers into grid.json"),
+        ("table", cmd_table, "the Markdown tables from grid.json"),
     ):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--run-dir", type=Path, default=RUN_DIR, help=f"run directories (default {RUN_DIR})")
         if name != "table":
+            p.add_argument("--run-dir", type=Path, default=RUN_DIR, help=f"run directories (default {RUN_DIR})")
+        if name in ("collect", "table"):
+            p.add_argument("--json", type=Path, default=OUT_JSON, help=f"the raw numbers (default {OUT_JSON})")
+        if name not in ("collect", "table"):
             p.add_argument("--only", nargs="+", metavar="NAME", help="some configurations only")
         if name in ("crlqas", "random"):
             p.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance")
