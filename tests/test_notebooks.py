@@ -1,9 +1,11 @@
-"""Every notebook runs top to bottom in fast mode (CI=true) within 90 s and 2 GB; all are committed stripped.
+"""Every notebook runs top to bottom in fast mode (CI=true) within 90 s and 700 MB; all are committed stripped.
 (The exercise notebooks run in tests/test_exercises.py, untouched and with their solutions injected.)
 
 Each notebook runs in a fresh kernel (nbclient). Its wall time includes the kernel start; its peak
 memory is the kernel's peak resident set size (``VmHWM`` of the kernel process, read by a cell appended
 to an in-memory copy). Timings and memory land in ``tests/artifacts/notebooks.json`` (untracked).
+A notebook over the time budget runs once more and the second run counts (a machine stall is not
+a slow notebook; a slow notebook is slow twice).
 """
 
 from __future__ import annotations
@@ -118,6 +120,11 @@ def _check_budget(path: Path, seconds: float, peak: int | None) -> None:
 @pytest.mark.parametrize("path", MAIN, ids=lambda p: p.stem)
 def test_notebook_runs_in_fast_mode(path, monkeypatch):
     nb, seconds, peak = run_notebook(path, monkeypatch)
+    if seconds > MAX_SECONDS:
+        # once more: a shared machine can stall one run (notebook 01, 5 s as a rule, once took 125 s
+        # in CI); a notebook that is really too slow is slow twice, and the re-run is what counts
+        print(f"{_rel(path)}: {seconds:.1f} s, over the budget: run once more")
+        nb, seconds, peak = run_notebook(path, monkeypatch)
     _check_budget(path, seconds, peak)
     images = sum(
         1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})
