@@ -3,7 +3,9 @@
 
 Every step is resumable and skips what is done; the run directories live outside the checkout
 (default ``~/crlqas-runs/grid``, ``--run-dir`` or ``$CRLQAS_GRID_DIR``), so a new clone does not
-wipe hours of runs. Each configuration has its own directory ``<run-dir>/<name>/`` with one sweep
+wipe hours of runs. Start the long steps from a checkout nobody edits meanwhile (a clone or a
+``git worktree``): a sweep worker started after an edit refuses to run (docs/scaling.md). Each
+configuration has its own directory ``<run-dir>/<name>/`` with one sweep
 per method (``crlqas/``, ``random/``; a sweep directory holds one grid) and ``random-search/``::
 
     .venv/bin/python scripts/results_grid.py crlqas [--only NAME ...]     # CRLQAS (DDQN, fast preset), a sweep

@@ -5,8 +5,8 @@
 ``runs/results/`` (not committed): one Ray task per (configuration, seed), each the run
 ``crlqas search --preset fast --seeds S --time-limit T ...`` would make, several side by side
 (one per core, or on a cluster with ``--address``). Finished runs are skipped and interrupted
-ones resume on a re-run; the workers import the code as it was when the sweep started (Ray ships
-the driver's ``crlqas_kit``), so editing the tree during the hours of runs changes nothing.
+ones resume on a re-run. Run it from a checkout nobody edits meanwhile: a worker started after an
+edit imports the edited tree, and the sweep's code check fails that run (docs/scaling.md).
 
 ``table`` reads the run directories, optimises the 2-layer hardware-efficient ansatz of each
 problem (the baseline of the issue's "at least as short" target) and writes
