@@ -77,14 +77,18 @@ CONFIGS = {
 }
 
 
-def run_name(config: dict, seed: int, agent: str = "ddqn") -> str:
-    """The run directory's name, as :func:`crlqas_kit.sweep.grid.expand` makes it."""
-    from crlqas_kit.sweep.grid import _safe
+def run_spec(name: str, seed: int, agent: str = "ddqn", **settings):
+    """The sweep's :class:`~crlqas_kit.sweep.grid.RunSpec` of configuration ``name``'s ``seed`` (its
+    ``name`` is the run directory's; ``agent`` ``"ddqn"`` or ``"random"``; ``settings`` override the
+    block's, e.g. the random agent's ``max_evaluations`` and ``time_limit``)."""
+    from crlqas_kit.sweep.grid import expand
 
-    parts = [_safe(config["problem"]), _safe(config["noise"]), "fast"] + ([agent] if agent != "ddqn" else [])
-    parts += [f"shots{config['shots']}"] if config["shots"] else []
-    parts += ["mitigated"] if config["mitigate_readout"] else []
-    return "_".join(parts) + f"_seed{seed}"
+    return expand({"preset": "fast", **_block(CONFIGS[name], seeds=[seed], agent=agent, **settings)})[0]
+
+
+def _random_settings(name: str, budget: int) -> dict:
+    """The random agent's stopping rule: CRLQAS's evaluations, twice its time as a safety stop."""
+    return {"max_evaluations": budget, "time_limit": 2 * CONFIGS[name]["time_limit"]}
 
 
 def config_dir(run_dir: Path, name: str, method: str) -> Path:
@@ -118,10 +122,9 @@ def _spent(run_dir: Path, name: str, seed: int) -> int | None:
     """Objective evaluations the CRLQAS run of ``name``'s ``seed`` spent, once it is finished (its
     time limit met; not merely interrupted), else None."""
     from crlqas_kit.results import load_run
-    from crlqas_kit.sweep.grid import expand
     from crlqas_kit.sweep.task import run_state
 
-    spec = expand({"preset": "fast", **_block(CONFIGS[name], seeds=[seed])})[0]
+    spec = run_spec(name, seed)
     path = config_dir(run_dir, name, "crlqas") / spec.name
     if run_state(path, spec) != "finished":
         return None
@@ -140,15 +143,14 @@ def cmd_random(args) -> int:
             if budget is None:
                 print(f"{name} seed {seed}: CRLQAS run not finished, skipped", file=sys.stderr)
                 continue
-            # twice the CRLQAS time as a safety stop: the budget is meant to end the run
-            limit = 2 * config["time_limit"]
-            blocks.append(_block(config, seeds=[seed], agent="random", max_evaluations=budget, time_limit=limit))
-            searches.append((seed, budget, limit))
+            settings = _random_settings(name, budget)
+            blocks.append(_block(config, seeds=[seed], agent="random", **settings))
+            searches.append((seed, budget, settings["time_limit"]))
         if blocks:
             grid = {"preset": "fast", "block": blocks}
             print(sweep(grid, config_dir(args.run_dir, name, "random"), num_cpus=args.num_cpus).table(), flush=True)
         for seed, budget, limit in searches:
-            out = config_dir(args.run_dir, name, "random-search") / run_name(config, seed, "random-search")
+            out = config_dir(args.run_dir, name, "random-search") / run_spec(name, seed).name
             if (out / "config.json").exists() and _finished_search(out, budget):
                 continue
             cmd = [sys.executable, "-m", "crlqas_kit.cli", "search", "--agent", "random-search", "--preset", "fast"]
@@ -199,21 +201,20 @@ def cmd_baselines(args) -> int:
     return 0
 
 
-def _seed_row(path: Path, seed: int) -> dict | None:
-    from crlqas_kit.results import load_run, record_to_circuit
+def _seed_row(path: Path, finished: bool, seed: int) -> dict | None:
+    """One seed's numbers; ``finished``: its stopping rule was met (an interrupted run is not)."""
+    from crlqas_kit.results import learning_stats, load_run, record_to_circuit
     from crlqas_kit.sim.qasm import to_qasm
 
     if not (path / "config.json").exists():
         return None
     run = load_run(path)
-    from crlqas_kit.results import learning_stats
-
     row = run.summary()[0]
     best = (run.best.get(seed) or [None])[0]
     circuit = None if best is None else record_to_circuit(best["circuit"])
     row.update(
         evaluations=run.evaluations.get(seed),
-        finished=bool(run.stopped),
+        finished=finished,
         best_accurate=bool(best and best["chemically_accurate"]),
         best_rotations=None if circuit is None else circuit.counts()["rotations"],
         best_qasm=None if circuit is None else to_qasm(circuit),
@@ -222,13 +223,34 @@ def _seed_row(path: Path, seed: int) -> dict | None:
     return row
 
 
+def _where(run_dir: Path, name: str, seed: int, agent: str) -> tuple[Path, bool]:
+    """A seed's run directory for ``agent`` and whether that run is finished. Random search has no
+    sweep: its directory is named like the seed's CRLQAS run, and it is finished once it spent that
+    run's evaluations."""
+    from crlqas_kit.sweep.task import run_state
+
+    if agent == "random-search":
+        path = config_dir(run_dir, name, agent) / run_spec(name, seed).name
+        budget = _spent(run_dir, name, seed)
+        done = budget is not None and (path / "config.json").exists() and _finished_search(path, budget)
+        return path, done
+    if agent == "ddqn":
+        spec = run_spec(name, seed)
+    else:
+        budget = _spent(run_dir, name, seed)
+        if budget is None:
+            return config_dir(run_dir, name, agent) / run_spec(name, seed, agent).name, False
+        spec = run_spec(name, seed, agent, **_random_settings(name, budget))
+    path = config_dir(run_dir, name, "crlqas" if agent == "ddqn" else agent) / spec.name
+    return path, path.exists() and run_state(path, spec) == "finished"
+
+
 def collect(run_dir: Path) -> list[dict]:
     entries = []
     for name, config in CONFIGS.items():
         methods = {}
-        for agent, method in (("ddqn", "crlqas"), ("random", "random"), ("random-search", "random-search")):
-            where = config_dir(run_dir, name, method)
-            rows = [_seed_row(where / run_name(config, s, agent), s) for s in config["seeds"]]
+        for agent in ("ddqn", "random", "random-search"):
+            rows = [_seed_row(*_where(run_dir, name, s, agent), seed=s) for s in config["seeds"]]
             methods[agent] = [r for r in rows if r is not None]
         baselines = config_dir(run_dir, name, "baselines.json")
         entry = {"name": name, **config, "methods": methods}
@@ -238,9 +260,17 @@ def collect(run_dir: Path) -> list[dict]:
     return entries
 
 
+def _finished(rows: list[dict]) -> tuple[list[dict], str]:
+    """The finished seeds' rows (the tables count only those) and a note on the others."""
+    done = [r for r in rows if r["finished"]]
+    running = len(rows) - len(done)
+    return done, f" (+{running} unfinished)" if running else ""
+
+
 def _method_cell(rows: list[dict]) -> str:
+    rows, note = _finished(rows)
     if not rows:
-        return "-"
+        return "-" + note
     ok = sum(r["success"] for r in rows)
     best = min(rows, key=lambda r: r["best_error"] if r["best_error"] is not None else float("inf"))
     acc = [r for r in rows if r["best_accurate"]]
@@ -250,7 +280,7 @@ def _method_cell(rows: list[dict]) -> str:
     else:
         circuit = "-"
     err = "-" if best["best_error"] is None else f"{best['best_error']:.1e}"
-    return f"{ok}/{len(rows)}, {err}, {circuit}"
+    return f"{ok}/{len(rows)}{note}, {err}, {circuit}"
 
 
 def markdown(entries: list[dict]) -> str:
@@ -290,7 +320,7 @@ def details(entries: list[dict]) -> str:
             ("random", "random agent"),
             ("random-search", "random search"),
         ):
-            rows = e["methods"][agent]
+            rows, note = _finished(e["methods"][agent])
             if not rows:
                 continue
             ok = sum(r["success"] for r in rows)
@@ -298,7 +328,8 @@ def details(entries: list[dict]) -> str:
             shape = "/".join(str(best[k]) for k in ("best_gates", "best_cnots", "best_depth", "best_rotations"))
             evals = sorted(r["evaluations"] or 0 for r in rows)[len(rows) // 2]
             wall = sorted(r["seconds"] for r in rows)[len(rows) // 2]
-            out.append(f"| {name} | {ok}/{len(rows)} | {best['best_error']:.2e} | {shape} | {evals:.3g} | {wall:.0f} |")
+            seeds = f"{ok}/{len(rows)}{note}"
+            out.append(f"| {name} | {seeds} | {best['best_error']:.2e} | {shape} | {evals:.3g} | {wall:.0f} |")
         b = e["baselines"] or {}
         for layers, h in sorted((b.get("hea") or {}).items()):
             shape = f"{h['gates']}/{h['cnots']}/{h['depth']}/{h['gates'] - h['cnots']}"
@@ -331,7 +362,7 @@ def cmd_table(args) -> int:
     entries = json.loads(args.json.read_text())["entries"]
     print(markdown(entries))
     print(
-        "Cells: CRLQAS and the random methods: seeds with a chemically accurate circuit / seeds run, the "
+        "Cells: CRLQAS and the random methods: seeds with a chemically accurate circuit / finished seeds, the "
         "lowest error (Ha), gates/CNOTs of the shortest accurate circuit; HEA and ADAPT: error (Ha), gates/CNOTs.\n"
     )
     print(details(entries))

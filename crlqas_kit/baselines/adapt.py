@@ -621,7 +621,7 @@ def adapt_vqe(
     noisy_energy = circuit_energy(circuit, param_slots, params, problem.hamiltonian, model, mitigate_readout)
     re_params = re_energy = None
     if reoptimize_noisy and param_slots:
-        re_params, re_energy, evals = reoptimize(
+        re_params, re_energy, _ = reoptimize(
             circuit, param_slots, params, problem.hamiltonian, model, mitigate_readout=mitigate_readout
         )
     config = {
