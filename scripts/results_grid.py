@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """The paper-scale results grid (docs/results.md, "The results grid"): configurations x methods.
 
-Every step is resumable and skips what is done; the run directories live outside the checkout
-(default ``~/crlqas-runs/grid``, ``--run-dir`` or ``$CRLQAS_GRID_DIR``), so a new clone does not
-wipe hours of runs. Start the long steps from a checkout nobody edits meanwhile (a clone or a
-``git worktree``): a sweep worker started after an edit refuses to run (docs/scaling.md). Each
-configuration has its own directory ``<run-dir>/<name>/`` with one sweep
-per method (``crlqas/``, ``random/``; a sweep directory holds one grid) and ``random-search/``::
+Every step is resumable and skips what is done. The run directories (default
+``~/crlqas-runs/grid``, ``--run-dir`` or ``$CRLQAS_GRID_DIR``; checkpoints are tens of MB, so they
+are not committed) survive a new clone but not a new machine: what survives is ``grid.json``.
+``collect`` keeps its finished rows (and baselines) for runs whose directories are gone, and the
+random methods take a CRLQAS seed's spent evaluations from it, so a grid can grow over many
+machines; a run interrupted with its machine is lost and restarts. Start the long steps from a
+checkout nobody edits meanwhile (a clone or a ``git worktree``): a sweep worker started after an
+edit refuses to run (docs/scaling.md). Each configuration has its own directory
+``<run-dir>/<name>/`` with one sweep per method (``crlqas/``, ``random/``; a sweep directory holds
+one grid) and ``random-search/``::
 
     .venv/bin/python scripts/results_grid.py crlqas [--only NAME ...]     # CRLQAS (DDQN, fast preset), a sweep
     .venv/bin/python scripts/results_grid.py random [--only NAME ...]     # random agent + random search
@@ -113,9 +117,18 @@ def cmd_crlqas(args) -> int:
     from crlqas_kit.sweep import sweep
 
     for name in _selected(args):  # one sweep per configuration: --only can pick any subset
-        grid = {"preset": "fast", "block": [_block(CONFIGS[name])]}
+        seeds = [s for s in CONFIGS[name]["seeds"] if not _done_elsewhere(args.run_dir, name, "ddqn", s)]
+        if not seeds:
+            continue
+        grid = {"preset": "fast", "block": [_block(CONFIGS[name], seeds=seeds)]}
         print(sweep(grid, config_dir(args.run_dir, name, "crlqas"), num_cpus=args.num_cpus).table(), flush=True)
     return 0
+
+
+def _done_elsewhere(run_dir: Path, name: str, agent: str, seed: int) -> bool:
+    """The seed's run directory is gone but the committed grid.json has its finished row."""
+    path, _ = _where(run_dir, name, seed, agent)
+    return not path.exists() and _previous_row(name, agent, seed) is not None
 
 
 def _spent(run_dir: Path, name: str, seed: int) -> int | None:
@@ -126,9 +139,29 @@ def _spent(run_dir: Path, name: str, seed: int) -> int | None:
 
     spec = run_spec(name, seed)
     path = config_dir(run_dir, name, "crlqas") / spec.name
+    if not path.exists():  # gone with an earlier machine: grid.json's finished row, if any
+        row = _previous_row(name, "ddqn", seed)
+        return None if row is None else row["evaluations"]
     if run_state(path, spec) != "finished":
         return None
     return load_run(path).evaluations.get(seed)
+
+
+def _previous_row(name: str, agent: str, seed: int, path: Path | None = None) -> dict | None:
+    """``seed``'s finished row of ``agent`` in configuration ``name`` of the committed grid.json."""
+    path = Path(path or OUT_JSON)
+    if not path.exists():
+        return None
+    entries = {e["name"]: e for e in json.loads(path.read_text())["entries"]}
+    rows = entries.get(name, {}).get("methods", {}).get(agent, [])
+    return next((r for r in rows if r["seed"] == seed and r["finished"]), None)
+
+
+def _previous_baselines(name: str, path: Path | None = None) -> dict | None:
+    path = Path(path or OUT_JSON)
+    if not path.exists():
+        return None
+    return next((e["baselines"] for e in json.loads(path.read_text())["entries"] if e["name"] == name), None)
 
 
 def cmd_random(args) -> int:
@@ -144,8 +177,10 @@ def cmd_random(args) -> int:
                 print(f"{name} seed {seed}: CRLQAS run not finished, skipped", file=sys.stderr)
                 continue
             settings = _random_settings(name, budget)
-            blocks.append(_block(config, seeds=[seed], agent="random", **settings))
-            searches.append((seed, budget, settings["time_limit"]))
+            if not _done_elsewhere(args.run_dir, name, "random", seed):
+                blocks.append(_block(config, seeds=[seed], agent="random", **settings))
+            if not _done_elsewhere(args.run_dir, name, "random-search", seed):
+                searches.append((seed, budget, settings["time_limit"]))
         if blocks:
             grid = {"preset": "fast", "block": blocks}
             print(sweep(grid, config_dir(args.run_dir, name, "random"), num_cpus=args.num_cpus).table(), flush=True)
@@ -182,7 +217,7 @@ def cmd_baselines(args) -> int:
     for name in _selected(args):
         config = CONFIGS[name]
         out = config_dir(args.run_dir, name, "baselines.json")
-        if out.exists():
+        if out.exists() or _previous_baselines(name):
             continue
         problem = load_problem(config["problem"])
         noise, mitigate = config["noise"], config["mitigate_readout"]
@@ -194,6 +229,7 @@ def cmd_baselines(args) -> int:
         if problem.n_qubits <= 6:  # the full pool at 8 qubits has 32,640 strings: not run here
             res = adapt_vqe(problem, noise=noise, energy_tol=problem.chemical_accuracy, mitigate_readout=mitigate)
             entry["adapt"] = res.summary()
+            entry["adapt"]["pool_operators"] = len(entry["adapt"]["pool_operators"])  # the size, not the list
         entry["seconds"] = time.perf_counter() - t0
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(entry, indent=1, default=float) + "\n")
@@ -245,16 +281,28 @@ def _where(run_dir: Path, name: str, seed: int, agent: str) -> tuple[Path, bool]
     return path, path.exists() and run_state(path, spec) == "finished"
 
 
-def collect(run_dir: Path) -> list[dict]:
+def _row(run_dir: Path, name: str, seed: int, agent: str, previous: Path) -> dict | None:
+    """A seed's row from its run directory; a finished row of ``previous`` (the committed grid.json)
+    where that directory is gone or holds less (an earlier machine finished it)."""
+    path, finished = _where(run_dir, name, seed, agent)
+    row = _seed_row(path, finished, seed=seed)
+    if row is None or not row["finished"]:
+        row = _previous_row(name, agent, seed, previous) or row
+    return row
+
+
+def collect(run_dir: Path, previous: Path | None = None) -> list[dict]:
     entries = []
     for name, config in CONFIGS.items():
         methods = {}
         for agent in ("ddqn", "random", "random-search"):
-            rows = [_seed_row(*_where(run_dir, name, s, agent), seed=s) for s in config["seeds"]]
+            rows = [_row(run_dir, name, s, agent, previous) for s in config["seeds"]]
             methods[agent] = [r for r in rows if r is not None]
         baselines = config_dir(run_dir, name, "baselines.json")
         entry = {"name": name, **config, "methods": methods}
-        entry["baselines"] = json.loads(baselines.read_text()) if baselines.exists() else None
+        entry["baselines"] = (
+            json.loads(baselines.read_text()) if baselines.exists() else _previous_baselines(name, previous)
+        )
         if any(methods.values()) or entry["baselines"]:
             entries.append(entry)
     return entries
@@ -351,7 +399,7 @@ def details(entries: list[dict]) -> str:
 def cmd_collect(args) -> int:
     from crlqas_kit.results import package_versions
 
-    entries = collect(Path(args.run_dir))
+    entries = collect(Path(args.run_dir), previous=args.json)
     meta = {"date": time.strftime("%Y-%m-%d"), "versions": package_versions(), "configs": CONFIGS}
     args.json.write_text(json.dumps({**meta, "entries": entries}, indent=1) + "\n")
     print(f"wrote {args.json}: {len(entries)} configurations", file=sys.stderr)

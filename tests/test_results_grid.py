@@ -1,0 +1,77 @@
+"""scripts/results_grid.py: a grid grows over machines through the committed grid.json.
+
+A machine that runs part of the grid leaves only grid.json behind (checkpoints are not committed).
+The next machine must keep the finished rows and baselines of runs it does not have, must not
+re-run them, must give the random methods the CRLQAS seed's spent evaluations from the JSON, and
+must drop an unfinished row whose run directory is gone (it restarts).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "results_grid.py"
+
+
+@pytest.fixture()
+def grid(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("results_grid_under_test", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    previous = tmp_path / "grid.json"
+    rows = [
+        {"seed": 0, "finished": True, "evaluations": 1234, "success": False, "best_error": 4e-3},
+        {"seed": 2, "finished": False, "evaluations": 99, "success": False, "best_error": 7e-3},
+    ]
+    random_rows = [{"seed": 0, "finished": True, "evaluations": 1234, "success": False, "best_error": 9e-3}]
+    entry = {
+        "name": "lih-6q_none",
+        "methods": {"ddqn": rows, "random": random_rows, "random-search": []},
+        "baselines": {"hea": {"1": {"best_error": 0.03}}},
+    }
+    previous.write_text(json.dumps({"entries": [entry]}))
+    monkeypatch.setattr(module, "OUT_JSON", previous)
+    return module, tmp_path / "runs"
+
+
+def test_collect_keeps_finished_rows_and_baselines_of_gone_runs(grid):
+    module, run_dir = grid
+    entries = {e["name"]: e for e in module.collect(run_dir)}
+    assert list(entries) == ["lih-6q_none"]  # nothing else ran anywhere
+    methods = entries["lih-6q_none"]["methods"]
+    assert [r["seed"] for r in methods["ddqn"]] == [0]  # seed 2 was unfinished: gone, not kept
+    assert methods["ddqn"][0]["evaluations"] == 1234
+    assert [r["seed"] for r in methods["random"]] == [0]
+    assert methods["random-search"] == []
+    assert entries["lih-6q_none"]["baselines"] == {"hea": {"1": {"best_error": 0.03}}}
+
+
+def test_finished_elsewhere_is_not_rerun_and_gives_the_budget(grid):
+    module, run_dir = grid
+    assert module._done_elsewhere(run_dir, "lih-6q_none", "ddqn", 0)
+    assert not module._done_elsewhere(run_dir, "lih-6q_none", "ddqn", 1)  # never ran
+    assert not module._done_elsewhere(run_dir, "lih-6q_none", "ddqn", 2)  # unfinished: restarts
+    assert module._spent(run_dir, "lih-6q_none", 0) == 1234
+    assert module._spent(run_dir, "lih-6q_none", 2) is None
+    assert module._done_elsewhere(run_dir, "lih-6q_none", "random", 0)
+    assert not module._done_elsewhere(run_dir, "lih-6q_none", "random-search", 0)
+
+
+def test_a_run_directory_that_exists_wins_over_the_json(grid):
+    module, run_dir = grid
+    path, _ = module._where(run_dir, "lih-6q_none", 0, "ddqn")
+    path.mkdir(parents=True)  # a directory this machine holds (here empty: no config.json yet)
+    assert not module._done_elsewhere(run_dir, "lih-6q_none", "ddqn", 0)
+
+
+def test_table_counts_finished_seeds_only():
+    spec = importlib.util.spec_from_file_location("results_grid_table", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    row = {"success": True, "best_error": 1e-3, "best_accurate": True, "best_gates": 9, "best_cnots": 4}
+    cell = module._method_cell([{**row, "finished": True}, {**row, "finished": False, "best_error": 1e-9}])
+    assert cell == "1/1 (+1 unfinished), 1.0e-03, 9/4"
