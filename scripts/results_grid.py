@@ -6,9 +6,9 @@ Every step is resumable and skips what is done. The run directories (default
 are not committed) survive a new clone but not a new machine: what survives is ``grid.json``.
 ``collect`` keeps its finished rows (and baselines) for runs whose directories are gone, and the
 random methods take a CRLQAS seed's spent evaluations from it, so a grid can grow over many
-machines; a run interrupted with its machine is lost and restarts. Start the long steps from a
-checkout nobody edits meanwhile (a clone or a ``git worktree``): a sweep worker started after an
-edit refuses to run (docs/scaling.md). Each configuration has its own directory
+machines; a run interrupted with its machine is lost and restarts. A sweep's workers run the code its
+driver read at the start (docs/scaling.md), so the checkout may be edited meanwhile; a random
+search (a subprocess per seed) imports the checkout when it starts. Each configuration has its own directory
 ``<run-dir>/<name>/`` with one sweep per method (``crlqas/``, ``random/``; a sweep directory holds
 one grid) and ``random-search/``::
 

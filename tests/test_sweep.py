@@ -24,6 +24,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -241,6 +242,60 @@ def test_lost_worker_and_ctrl_c_lose_nothing(ray_head, worker_env, tmp_path):
     assert evals(out / name) == evals(alone)
     summary = json.loads((out / SUMMARY_FILE).read_text())
     assert summary["runs"][name]["attempts"] == 3 and summary["runs"][name]["status"] == "finished"
+
+
+# ----------------------------------------------------------------------------- (2b) the code
+def test_workers_run_the_code_the_driver_read_while_its_checkout_changes(worker_env, tmp_path):
+    """The driver runs from a checkout (its working directory, first on every worker's path too);
+    after the first run started and before the second (one CPU: one run at a time), the checkout
+    is edited. The second run's worker still runs the driver's code: the code check passes, both
+    runs finish. (With Ray's ``py_modules`` the worker imported the edited checkout and the run
+    failed: ``imports another crlqas_kit``.)"""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(Path(cli.__file__).parent, checkout / "crlqas_kit", ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path / "sweep"
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "CRLQAS_NO_COMPILE_CACHE")}
+    env.update(worker_env, PYTHONPATH=str(checkout), RAY_USAGE_STATS_ENABLED="0")
+    cmd = [sys.executable, "-m", "crlqas_kit.cli", "sweep", "--problem", "H2-2q", "--seeds", "0", "1"]
+    cmd += ["--episodes", "150", "--num-cpus", "1", "--out", str(out)]
+    driver = subprocess.Popen(cmd, cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first, second = "H2-2q_none_fast_seed0", "H2-2q_none_fast_seed1"
+        wait_for("the first run's first episode", lambda: "first_episode" in attempt(out, first), driver)
+        assert attempt(out, second) == {}  # not started: it will start after the edit
+        task = checkout / "crlqas_kit" / "sweep" / "task.py"
+        task.write_text(task.read_text() + "\n# edited while the sweep runs\n")
+        stdout, stderr = driver.communicate(timeout=600)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert driver.returncode == 0, stderr
+    summary = json.loads((out / SUMMARY_FILE).read_text())
+    assert {name: r["status"] for name, r in summary["runs"].items()} == {first: "finished", second: "finished"}
+    assert attempt(out, second)["started"] > attempt(out, first)["started"]
+
+
+def test_shipped_sources_round_trip(tmp_path):
+    """pack -> unpack gives the package's files byte for byte, and the digest the workers check."""
+    from crlqas_kit.sweep import code_digest, shipping
+
+    root = Path(cli.__file__).parent
+    payload, digest = shipping.pack(root)
+    assert digest == code_digest()
+    where = shipping.unpack(payload, digest, base=tmp_path)
+    assert where == tmp_path / digest
+    assert shipping.read_sources(where / "crlqas_kit") == shipping.read_sources(root)
+    assert shipping.unpack(payload, digest, base=tmp_path) == where  # the second worker finds it
+    # a changed file changes the digest; a member outside the package is refused
+    files = shipping.read_sources(root)
+    files["sweep/task.py"] += b"#"
+    assert shipping.source_digest(files) != digest
+    bad = io.BytesIO()
+    with zipfile.ZipFile(bad, "w") as archive:
+        archive.writestr("crlqas_kit/../../evil.py", b"")
+    with pytest.raises(ValueError, match="unexpected member"):
+        shipping.unpack(bad.getvalue(), "0" * 64, base=tmp_path)
+    assert not (tmp_path / ("0" * 64)).exists() and not (tmp_path.parent / "evil.py").exists()
 
 
 # ----------------------------------------------------------------------------- (3) re-runs

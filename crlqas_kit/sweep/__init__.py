@@ -13,8 +13,9 @@ run made alone.
 
 * **Local by default**: ``ray.init(num_cpus=...)`` starts a Ray instance on this machine for the
   sweep and stops it at the end; ``address=`` (``--address``, or ``RAY_ADDRESS``) joins a running
-  cluster instead. The workers import the driver's ``crlqas_kit`` (shipped with Ray's
-  ``py_modules``); ``out`` must be storage every node sees at the same path.
+  cluster instead. The workers import the driver's ``crlqas_kit``, shipped by value as the driver
+  read it (:mod:`.shipping`: edits to the checkout meanwhile do not reach them); ``out`` must
+  be storage every node sees at the same path.
 * **Fault tolerance**: a finished run is skipped (judged from its newest checkpoint: the episode
   count or the run's stopping rule reached); an unfinished one resumes from its checkpoint
   (``load_checkpoint``, the exact resume); a task whose worker dies is retried by Ray

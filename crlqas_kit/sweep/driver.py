@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import check_int, check_number, write_atomic
+from . import shipping
 from .grid import GRID_FILE, GRID_FORMAT, SCALE_EXTRA, RunSpec, SweepError, expand, load_grid
 from .summary import Board, SweepResult, _attempts, _write_summary, check_sweep_dir, summarize
-from .task import code_digest, run_state, run_task
+from .task import run_state
 
 
 def import_ray() -> Any:
@@ -49,8 +50,7 @@ def _worker_env(extra: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def _start_ray(ray: Any, address: str | None, num_cpus: int | None, env: dict[str, str]) -> None:
-    kit = str(Path(__file__).resolve().parents[1])  # the crlqas_kit package
-    runtime_env = {"py_modules": [kit], "env_vars": env, "excludes": ["__pycache__", "*.pyc"]}
+    runtime_env = {"env_vars": env}  # the kit's code travels by value (shipping.py), not as py_modules
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage-stats notice on every sweep
     if address:
@@ -206,7 +206,8 @@ def _drive(
     ray, todo, out, address, num_cpus, cpus_per_run, max_retries, save_every, env, pin, board, status, errors, timings
 ) -> bool:
     """Submit the runs to Ray, follow them, shut Ray down; True when stopped by Ctrl-C."""
-    code = code_digest()  # before Ray ships the sources: a change meanwhile shows as a mismatch
+    # one read of the sources: what every worker runs, whatever happens to the checkout meanwhile
+    payload, code = shipping.pack(Path(__file__).resolve().parents[1])
     t0 = time.monotonic()
     try:
         _start_ray(ray, address, num_cpus, _worker_env(env))
@@ -221,7 +222,11 @@ def _drive(
     if threading.current_thread() is threading.main_thread():  # SIGTERM (a batch system's stop) as Ctrl-C
         old_term = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        task = ray.remote(num_cpus=cpus_per_run, max_retries=max_retries)(run_task)
+        from ray import cloudpickle
+
+        cloudpickle.register_pickle_by_value(shipping)  # a worker runs it before importing crlqas_kit
+        shipped = ray.put(payload)
+        task = ray.remote(num_cpus=cpus_per_run, max_retries=max_retries)(shipping.run_shipped)
         where = str(out.resolve())
         pending: dict[Any, RunSpec] = {}
         seen: dict[str, int] = {}  # attempts recorded before this sweep's submission
@@ -231,7 +236,7 @@ def _drive(
             seen[run.name] = len(_attempts(out, run.name))
             timings["attempts_before"].setdefault(run.name, seen[run.name])
             timings["submitted"].setdefault(run.name, time.time())
-            pending[task.remote(run.to_dict(), where, float(save_every), code, pin)] = run
+            pending[task.remote(shipped, code, run.to_dict(), where, float(save_every), code, pin)] = run
             board.set(run.name, "pending")
 
         for run in submission_order(todo):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import socket
@@ -253,14 +252,11 @@ def _jax_started() -> bool:
 
 
 def code_digest() -> str:
-    """SHA-256 of this process's ``crlqas_kit`` sources (``*.py``), to check that workers run the driver's code."""
-    root = Path(__file__).resolve().parents[1]  # the crlqas_kit package
-    h = hashlib.sha256()
-    for file in sorted(root.rglob("*.py")):
-        if "__pycache__" in file.parts:
-            continue
-        h.update(file.relative_to(root).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
-    return h.hexdigest()
+    """SHA-256 of this process's ``crlqas_kit`` sources (``*.py``; :func:`.shipping.source_digest`),
+    to check that a worker runs the code the driver shipped."""
+    from .shipping import read_sources, source_digest
+
+    return source_digest(read_sources(Path(__file__).resolve().parents[1]))
 
 
 # ---------------------------------------------------------------------------- the directory
