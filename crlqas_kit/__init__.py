@@ -42,6 +42,7 @@ _LAZY = {
     "InteractiveEnv": (".rl.interactive", "InteractiveEnv"),
     "adapt_vqe": (".baselines.adapt", "adapt_vqe"),
     "hea_baseline": (".baselines.hea", "hea_baseline"),
+    "cnot_floor": (".baselines.floor", "cnot_floor"),
 }
 
 

@@ -5,6 +5,8 @@
                           [--json] [--out FILE.json]
     crlqas baseline hea   --problem NAME [--noise SPEC] [--mitigate-readout] [--layers L] [--starts S] [--steps N]
                           [--lr LR] [--seed S] [--json] [--out FILE.json]
+    crlqas baseline floor --problem NAME [--noise SPEC] [--mitigate-readout] --cnots K [--rotations ry ...]
+                          [--noiseless-rotations] [--starts S] [--steps N] [--seed S] [--json] [--out FILE.json]
 
 Random search runs in the CRLQAS harness (``crlqas search --agent random-search``), since it
 shares the environment's budget accounting. ``--out`` writes one JSON object: the baseline, the
@@ -122,6 +124,39 @@ def cmd_hea(args) -> int:
     return 0
 
 
+def cmd_floor(args) -> int:
+    from .baselines.floor import cnot_floor
+    from .sim.qasm import to_qasm
+
+    res = cnot_floor(
+        args.problem,
+        args.noise,
+        cnots=args.cnots,
+        rotations=tuple(args.rotations),
+        rotation_noise=not args.noiseless_rotations,
+        starts=args.starts,
+        steps=args.steps,
+        seed=args.seed,
+        mitigate_readout=args.mitigate_readout,
+    )
+    if not args.json:
+        print(f"{res.problem}: every placement of {res.cnots} CNOTs ({len(res.skeletons)}), noise {res.noise}")
+        print(f"floor: {res.error:.3e} Ha   best placement: {res.summary()['best_skeleton']}")
+        print(f"Adam: {res.starts} starts x {res.steps} steps per placement   seconds: {res.seconds:.2f}")
+    config = {k: getattr(res, k) for k in ("cnots", "rotations", "rotation_noise", "starts", "steps")}
+    record = {
+        "baseline": "floor",
+        "problem": res.problem,
+        "noise": args.noise,
+        "seed": args.seed,
+        "config": {**config, "mitigate_readout": args.mitigate_readout, "optimizer": "adam (exact gradients)"},
+        "result": res.summary(),
+        "qasm": to_qasm(res.circuit),
+    }
+    _write(args, record)
+    return 0
+
+
 def add_parser(sub, integer: Callable[[str], int]) -> None:
     """Add ``baseline`` with its subcommands to the ``crlqas`` subparsers ``sub``."""
     from .baselines.adapt import POOLS
@@ -158,5 +193,15 @@ def add_parser(sub, integer: Callable[[str], int]) -> None:
     he.add_argument("--seed", type=integer, default=0, help="seed of the random starts (default 0)")
     he.set_defaults(func=cmd_hea)
 
+    fl = which.add_parser("floor", help="the lowest error over every placement of K CNOTs (a noise floor)")
+    common(fl)
+    fl.add_argument("--cnots", type=integer, required=True, help="the number of CNOTs K")
+    fl.add_argument("--rotations", nargs="+", default=["ry"], choices=["rx", "ry", "rz"], help="per slot (default ry)")
+    fl.add_argument("--noiseless-rotations", action="store_true", help="drop the noise after rotations")
+    fl.add_argument("--starts", type=integer, default=3, help="starts per placement (default 3)")
+    fl.add_argument("--steps", type=integer, default=800, help="Adam steps per start (default 800)")
+    fl.add_argument("--seed", type=integer, default=0, help="seed of the random starts (default 0)")
+    fl.set_defaults(func=cmd_floor)
 
-__all__ = ["UsageError", "add_parser", "cmd_adapt", "cmd_hea"]
+
+__all__ = ["UsageError", "add_parser", "cmd_adapt", "cmd_floor", "cmd_hea"]

@@ -15,6 +15,7 @@ one grid) and ``random-search/``::
     .venv/bin/python scripts/results_grid.py crlqas [--only NAME ...]     # CRLQAS (DDQN, fast preset), a sweep
     .venv/bin/python scripts/results_grid.py random [--only NAME ...]     # random agent + random search
     .venv/bin/python scripts/results_grid.py baselines [--only NAME ...]  # HEA-1/2/3 and qubit-ADAPT-VQE
+    .venv/bin/python scripts/results_grid.py floors [--only NAME ...]     # noise floors of 0..K CNOTs (2-3 qubits)
     .venv/bin/python scripts/results_grid.py collect                      # run directories -> grid.json
     .venv/bin/python scripts/results_grid.py table                        # grid.json -> the Markdown tables
 
@@ -27,6 +28,10 @@ one grid) and ``random-search/``::
   :func:`crlqas_kit.baselines.hea.hea_baseline`) and qubit-ADAPT-VQE (full pool, stopped at
   chemical accuracy, :func:`crlqas_kit.baselines.adapt.adapt_vqe`), under the configuration's
   noise and readout mitigation, with exact energies.
+* ``floors``: for the noisy configurations of 2 and 3 qubits, the lowest error over every placement
+  of ``k`` CNOTs (:func:`crlqas_kit.baselines.floor.cnot_floor`, RY on every qubit between them),
+  ``k = 0 .. 3`` (2 qubits) or ``0 .. 2`` (3 qubits), under the noise and noiselessly: where no
+  method is accurate, what any circuit of the found length could reach.
 * ``collect``: ``benchmarks/results/grid.json``, the raw numbers: every seed of every method (success,
   first accurate episode and its time, best error, the best circuit's gates / CNOTs / depth /
   rotations and QASM, objective evaluations, wall time, learning curves in windows of 50
@@ -157,11 +162,12 @@ def _previous_row(name: str, agent: str, seed: int, path: Path | None = None) ->
     return next((r for r in rows if r["seed"] == seed and r["finished"]), None)
 
 
-def _previous_baselines(name: str, path: Path | None = None) -> dict | None:
+def _previous(name: str, key: str, path: Path | None = None) -> dict | None:
+    """Configuration ``name``'s ``key`` (``"baselines"``, ``"floors"``) in the committed grid.json."""
     path = Path(path or OUT_JSON)
     if not path.exists():
         return None
-    return next((e["baselines"] for e in json.loads(path.read_text())["entries"] if e["name"] == name), None)
+    return next((e.get(key) for e in json.loads(path.read_text())["entries"] if e["name"] == name), None)
 
 
 def cmd_random(args) -> int:
@@ -217,7 +223,7 @@ def cmd_baselines(args) -> int:
     for name in _selected(args):
         config = CONFIGS[name]
         out = config_dir(args.run_dir, name, "baselines.json")
-        if out.exists() or _previous_baselines(name):
+        if out.exists() or _previous(name, "baselines"):
             continue
         problem = load_problem(config["problem"])
         noise, mitigate = config["noise"], config["mitigate_readout"]
@@ -227,13 +233,64 @@ def cmd_baselines(args) -> int:
             res = hea_baseline(problem, noise, layers=layers, mitigate_readout=mitigate)
             entry["hea"][layers] = {**res.summary(), "accurate": problem.is_chemically_accurate(res.energy)}
         if problem.n_qubits <= 6:  # the full pool at 8 qubits has 32,640 strings: not run here
-            res = adapt_vqe(problem, noise=noise, energy_tol=problem.chemical_accuracy, mitigate_readout=mitigate)
+            res = adapt_vqe(
+                problem,
+                noise=noise,
+                energy_tol=problem.chemical_accuracy,
+                mitigate_readout=mitigate,
+                reoptimize_noisy=noise != "none",  # its angles re-optimised under the noise, as the HEA's are
+            )
             entry["adapt"] = res.summary()
             entry["adapt"]["pool_operators"] = len(entry["adapt"]["pool_operators"])  # the size, not the list
         entry["seconds"] = time.perf_counter() - t0
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(entry, indent=1, default=float) + "\n")
         print(f"{name}: baselines in {entry['seconds']:.0f} s", file=sys.stderr, flush=True)
+    return 0
+
+
+FLOOR_CNOTS = {2: 3, 3: 2}  # most CNOTs whose placements are all tried: 2^3 = 8 and 6^2 = 36
+FLOOR_SCHEDULE = {"starts": 2, "steps": 400}
+
+
+def _floor_row(res) -> dict:
+    s = res.summary()
+    keep = ("cnots", "error", "best_skeleton", "counts", "starts", "steps", "seconds", "noise", "rotation_noise")
+    return {**{k: s[k] for k in keep}, "placements": len(res.skeletons)}
+
+
+def cmd_floors(args) -> int:
+    from crlqas_kit.baselines.floor import cnot_floor
+    from crlqas_kit.problems import load_problem
+
+    noiseless: dict[str, dict] = {}
+    for name in _selected(args):
+        config = CONFIGS[name]
+        problem = load_problem(config["problem"])
+        out = config_dir(args.run_dir, name, "floors.json")
+        if (
+            config["noise"] == "none"
+            or problem.n_qubits not in FLOOR_CNOTS
+            or out.exists()
+            or _previous(name, "floors")
+        ):
+            continue
+        t0 = time.perf_counter()
+        ks = range(FLOOR_CNOTS[problem.n_qubits] + 1)
+        if problem.name not in noiseless:
+            noiseless[problem.name] = {k: _floor_row(cnot_floor(problem, None, cnots=k, **FLOOR_SCHEDULE)) for k in ks}
+        noisy = {
+            k: _floor_row(
+                cnot_floor(
+                    problem, config["noise"], cnots=k, mitigate_readout=config["mitigate_readout"], **FLOOR_SCHEDULE
+                )
+            )
+            for k in ks
+        }
+        entry = {"noisy": noisy, "noiseless": noiseless[problem.name], "seconds": time.perf_counter() - t0}
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(entry, indent=1, default=float) + "\n")
+        print(f"{name}: floors in {entry['seconds']:.0f} s", file=sys.stderr, flush=True)
     return 0
 
 
@@ -298,12 +355,11 @@ def collect(run_dir: Path, previous: Path | None = None) -> list[dict]:
         for agent in ("ddqn", "random", "random-search"):
             rows = [_row(run_dir, name, s, agent, previous) for s in config["seeds"]]
             methods[agent] = [r for r in rows if r is not None]
-        baselines = config_dir(run_dir, name, "baselines.json")
         entry = {"name": name, **config, "methods": methods}
-        entry["baselines"] = (
-            json.loads(baselines.read_text()) if baselines.exists() else _previous_baselines(name, previous)
-        )
-        if any(methods.values()) or entry["baselines"]:
+        for key in ("baselines", "floors"):
+            file = config_dir(run_dir, name, f"{key}.json")
+            entry[key] = json.loads(file.read_text()) if file.exists() else _previous(name, key, previous)
+        if any(methods.values()) or entry["baselines"] or entry["floors"]:
             entries.append(entry)
     return entries
 
@@ -331,6 +387,14 @@ def _method_cell(rows: list[dict]) -> str:
     return f"{ok}/{len(rows)}{note}, {err}, {circuit}"
 
 
+def _adapt_error(a: dict) -> float:
+    """ADAPT's error under the configuration's noise: re-optimised there if it was, else as grown."""
+    for key in ("reoptimized_error", "noisy_error", "error"):
+        if a.get(key) is not None:
+            return a[key]
+    raise KeyError("error")
+
+
 def markdown(entries: list[dict]) -> str:
     head = (
         "| configuration | CRLQAS (DDQN) | random agent | random search | HEA-1 | HEA-2 | HEA-3 | qubit-ADAPT-VQE |\n"
@@ -344,11 +408,7 @@ def markdown(entries: list[dict]) -> str:
             h = (b.get("hea") or {}).get(layers)
             cells.append("-" if h is None else f"{h['best_error']:.1e}, {h['gates']}/{h['cnots']}")
         a = b.get("adapt")
-        cells.append(
-            "-"
-            if a is None
-            else f"{a.get('noisy_error', a['error']):.1e}, {a['counts']['gates']}/{a['counts']['cnots']}"
-        )
+        cells.append("-" if a is None else f"{_adapt_error(a):.1e}, {a['counts']['gates']}/{a['counts']['cnots']}")
         label = f"{e['problem']} `{e['noise']}`" + (" mitigated" if e["mitigate_readout"] else "")
         label += f" {e['shots']:.0e} shots" if e["shots"] else ""
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -387,11 +447,19 @@ def details(entries: list[dict]) -> str:
         a = b.get("adapt")
         if a is not None:
             c = a["counts"]
-            error = a["noisy_error"] if a.get("noisy_error") is not None else a["error"]
+            error = _adapt_error(a)
             accurate = "yes" if error < 1.6e-3 else "no"
             shape = f"{c['gates']}/{c['cnots']}/{c['depth']}/{c['rotations']}"
             name = f"qubit-ADAPT-VQE ({len(a['operators'])} operators)"
             out.append(f"| {name} | {accurate} | {error:.2e} | {shape} | - | {a['seconds']:.0f} |")
+        floors = e.get("floors") or {}
+        for k, f in sorted((floors.get("noisy") or {}).items()):
+            c = f["counts"]
+            shape = f"{c['gates']}/{c['cnots']}/{c['depth']}/{c['rotations']}"
+            quiet = floors["noiseless"][k]["error"]
+            name = f"floor: all {f['placements']} placements of {k} CNOTs (noiseless: {quiet:.1e})"
+            accurate = "yes" if f["error"] < 1.6e-3 else "no"
+            out.append(f"| {name} | {accurate} | {f['error']:.2e} | {shape} | - | {f['seconds']:.0f} |")
         out.append("")
     return "\n".join(out)
 
@@ -424,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         ("crlqas", cmd_crlqas, "CRLQAS runs (a sweep; resumes)"),
         ("random", cmd_random, "random agent and random search at CRLQAS's evaluations"),
         ("baselines", cmd_baselines, "HEA-1/2/3 and qubit-ADAPT-VQE"),
+        ("floors", cmd_floors, "noise floors: every placement of 0..K CNOTs (2-3 qubits)"),
         ("collect", cmd_collect, "the run directories' numbers into grid.json"),
         ("table", cmd_table, "the Markdown tables from grid.json"),
     ):

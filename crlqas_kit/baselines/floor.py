@@ -1,0 +1,152 @@
+"""The noise floor of a CNOT count: the lowest energy error over *every* placement of ``k`` CNOTs.
+
+Where no method reaches chemical accuracy under a noise model, the question is whether any circuit
+of the found length could (issue 17, deliverable 4). :func:`cnot_floor` answers it numerically for
+small problems: every sequence of ``k`` CNOTs over the ordered qubit pairs (``(n (n - 1))^k``
+skeletons), with a layer of rotations on every qubit before the first CNOT, between CNOTs and after
+the last, all angles optimised by exact-gradient Adam under the noise from several starts; the floor
+is the lowest error over skeletons and starts.
+
+What it bounds: single-qubit gates between two CNOTs merge into one rotation per qubit and slot, so
+noiselessly every circuit of the agent's gate set with ``k`` CNOTs is such a skeleton when the
+rotations span the circuits' single-qubit gates (``("ry",)`` suffices for the real molecular
+Hamiltonians' real ground states; ``("rz", "ry", "rz")`` for every SU(2)). Under noise, a circuit
+with fewer rotations than a skeleton carries less rotation noise, so the floor of a model whose
+rotations are noisy is a bound only up to that noise (``rotation_noise=False`` drops it to make the
+floor a lower bound there; for the depolarizing rotation noise of the textbook models this is exact
+in the sense that a Pauli error after a rotation is a rotation of the same skeleton). And it is a
+numerical minimum: local optimisation from ``starts`` starts per skeleton, not a certificate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+
+import numpy as np
+
+from .._checks import check_int, check_number, check_seed
+from ..problems import Problem, load_problem
+from ..sim.circuit import Circuit
+from ..sim.noise import NoiseModel
+from ..sim.noise_spec import parse_noise
+
+ROTATIONS = ("rx", "ry", "rz")
+
+
+@dataclasses.dataclass(frozen=True)
+class FloorResult:
+    """Outcome of :func:`cnot_floor`. ``errors[i]``: the lowest ``E - E0`` of skeleton
+    ``skeletons[i]`` (a tuple of ``(control, target)`` pairs); ``circuit``: the best one with its
+    angles; ``error``: the floor."""
+
+    problem: str
+    noise: str
+    cnots: int
+    rotations: tuple[str, ...]
+    rotation_noise: bool
+    mitigate_readout: bool
+    error: float
+    skeletons: tuple[tuple[tuple[int, int], ...], ...]
+    errors: tuple[float, ...]
+    starts: int
+    steps: int
+    circuit: Circuit
+    seconds: float
+
+    def summary(self) -> dict:
+        """The JSON-able fields (the best circuit as its skeleton and gate counts)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "circuit"}
+        out["skeletons"] = [[list(p) for p in s] for s in self.skeletons]
+        out["errors"] = list(self.errors)
+        out["best_skeleton"] = out["skeletons"][int(np.argmin(self.errors))]
+        out["counts"] = self.circuit.counts()
+        return out
+
+
+def skeleton_circuit(n_qubits: int, pairs, rotations=("ry",)) -> Circuit:
+    """Rotations on every qubit, then for each ``(control, target)`` of ``pairs`` a CNOT and
+    rotations on every qubit again; all angles 0."""
+    slot = [(r, (q,)) for q in range(n_qubits) for r in rotations]
+    ops = list(slot)
+    for control, target in pairs:
+        ops += [("cx", (int(control), int(target)))] + slot
+    return Circuit.from_ops(n_qubits, ops)
+
+
+def cnot_floor(
+    problem: Problem | str,
+    noise: NoiseModel | str | None = None,
+    *,
+    cnots: int,
+    rotations: tuple[str, ...] = ("ry",),
+    rotation_noise: bool = True,
+    starts: int = 3,
+    steps: int = 800,
+    lr: float = 0.05,
+    seed: int = 0,
+    mitigate_readout: bool = False,
+    max_skeletons: int = 1000,
+) -> FloorResult:
+    """The lowest error of ``problem`` under ``noise`` over all placements of ``cnots`` CNOTs
+    (module docstring). ``rotation_noise=False`` drops the noise after rotations. Raises
+    ValueError when there are more than ``max_skeletons`` placements, for unknown rotations,
+    bad counts or rates."""
+    from ..optim.vqe import optimize  # optax only when it runs
+
+    if isinstance(problem, str):
+        problem = load_problem(problem)
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a Problem or a problem name, got {type(problem).__name__}")
+    check_int(cnots, "cnots", minimum=0)
+    starts = check_int(starts, "starts")
+    steps = check_int(steps, "steps")
+    lr = check_number(lr, "lr")
+    seed = check_seed(seed)
+    rotations = tuple(rotations)
+    if not rotations or any(r not in ROTATIONS for r in rotations):
+        raise ValueError(f"rotations must be a non-empty sequence of {ROTATIONS}, got {rotations!r}")
+    n = problem.n_qubits
+    pairs = [(a, b) for a in range(n) for b in range(n) if a != b]
+    count = len(pairs) ** cnots
+    if count > check_int(max_skeletons, "max_skeletons"):
+        raise ValueError(
+            f"{cnots} CNOTs on {n} qubits have {count} placements, more than max_skeletons={max_skeletons}; "
+            "raise it or use fewer CNOTs"
+        )
+    model = parse_noise(noise, n)
+    if not rotation_noise:
+        model = dataclasses.replace(model, rotation=None, name=f"{model.name} (rotations noiseless)")
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    skeletons = tuple(itertools.product(pairs, repeat=cnots))
+    errors, best = [], None
+    for skeleton in skeletons:
+        circ = skeleton_circuit(n, skeleton, rotations)
+        lowest = None
+        for s in range(starts):
+            x0 = np.zeros(circ.n_params) if s == 0 else rng.uniform(-np.pi, np.pi, circ.n_params)
+            res = optimize(
+                problem, circ, model, method="adam", budget=steps, lr=lr, x0=x0, mitigate_readout=mitigate_readout
+            )
+            if lowest is None or res.error < lowest.error:
+                lowest = res
+        errors.append(float(lowest.error))
+        if best is None or lowest.error < best[0]:
+            best = (float(lowest.error), circ.with_params(lowest.params))
+    return FloorResult(
+        problem=problem.name,
+        noise=model.name,
+        cnots=cnots,
+        rotations=rotations,
+        rotation_noise=rotation_noise,
+        mitigate_readout=bool(mitigate_readout),
+        error=best[0],
+        skeletons=skeletons,
+        errors=tuple(errors),
+        starts=starts,
+        steps=steps,
+        circuit=best[1],
+        seconds=time.perf_counter() - t0,
+    )
