@@ -312,8 +312,21 @@ def _seed_row(path: Path, finished: bool, seed: int) -> dict | None:
         best_rotations=None if circuit is None else circuit.counts()["rotations"],
         best_qasm=None if circuit is None else to_qasm(circuit),
         curve=learning_stats(run.episodes_of(seed), window=50),
+        improvements=improvements(run.episodes_of(seed)),
     )
     return row
+
+
+def improvements(episodes) -> list[dict]:
+    """Each new lowest error of a run: the episode, its training time (s), the objective
+    evaluations so far, the error (Ha) and the circuit's gates / CNOTs."""
+    out, lowest = [], float("inf")
+    for e in episodes:
+        if e["error"] < lowest:
+            lowest = e["error"]
+            keys = ("episode", "seconds", "evaluations", "error", "gates", "cnots")
+            out.append({k: e.get(k) for k in keys})
+    return out
 
 
 def _where(run_dir: Path, name: str, seed: int, agent: str) -> tuple[Path, bool]:
