@@ -193,7 +193,7 @@ def add_parser(sub, integer: Callable[[str], int]) -> None:
     he.add_argument("--seed", type=integer, default=0, help="seed of the random starts (default 0)")
     he.set_defaults(func=cmd_hea)
 
-    fl = which.add_parser("floor", help="the lowest error over every placement of K CNOTs (a noise floor)")
+    fl = which.add_parser("floor", help="the lowest error over every placement of K CNOTs (an empirical noise floor)")
     common(fl)
     fl.add_argument("--cnots", type=integer, required=True, help="the number of CNOTs K")
     fl.add_argument("--rotations", nargs="+", default=["ry"], choices=["rx", "ry", "rz"], help="per slot (default ry)")

@@ -31,7 +31,7 @@ one grid) and ``random-search/``::
 * ``floors``: for the noisy configurations of 2 and 3 qubits, the lowest error over every placement
   of ``k`` CNOTs (:func:`crlqas_kit.baselines.floor.cnot_floor`, RY on every qubit between them),
   ``k = 0 .. 3`` (2 qubits) or ``0 .. 2`` (3 qubits), under the noise and noiselessly: where no
-  method is accurate, what any circuit of the found length could reach.
+  method is accurate, how low the real-amplitude circuits of that CNOT count get (docs/baselines.md).
 * ``collect``: ``benchmarks/results/grid.json``, the raw numbers: every seed of every method (success,
   first accurate episode and its time, best error, the best circuit's gates / CNOTs / depth /
   rotations and QASM, objective evaluations, wall time, learning curves in windows of 50
@@ -42,6 +42,7 @@ one grid) and ``random-search/``::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -122,6 +123,8 @@ def cmd_crlqas(args) -> int:
     from crlqas_kit.sweep import sweep
 
     for name in _selected(args):  # one sweep per configuration: --only can pick any subset
+        # a seed finished on an earlier machine is not run again (a directory here keeps its seed:
+        # the sweep's grid must not shrink)
         seeds = [s for s in CONFIGS[name]["seeds"] if not _done_elsewhere(args.run_dir, name, "ddqn", s)]
         if not seeds:
             continue
@@ -144,30 +147,32 @@ def _spent(run_dir: Path, name: str, seed: int) -> int | None:
 
     spec = run_spec(name, seed)
     path = config_dir(run_dir, name, "crlqas") / spec.name
-    if not path.exists():  # gone with an earlier machine: grid.json's finished row, if any
-        row = _previous_row(name, "ddqn", seed)
-        return None if row is None else row["evaluations"]
-    if run_state(path, spec) != "finished":
-        return None
-    return load_run(path).evaluations.get(seed)
+    if path.exists() and run_state(path, spec) == "finished":
+        return load_run(path).evaluations.get(seed)
+    row = _previous_row(name, "ddqn", seed)  # finished on an earlier machine (its directory gone)
+    return None if row is None else row["evaluations"]
+
+
+@functools.lru_cache(maxsize=4)
+def _entries(path: Path, stamp: int) -> dict[str, dict]:
+    """The configurations of a grid.json by name (``stamp``: its mtime, so a rewrite is re-read)."""
+    return {e["name"]: e for e in json.loads(path.read_text())["entries"]}
+
+
+def _previous_entry(name: str, path: Path | None = None) -> dict:
+    path = Path(path or OUT_JSON)
+    return _entries(path, path.stat().st_mtime_ns).get(name, {}) if path.exists() else {}
 
 
 def _previous_row(name: str, agent: str, seed: int, path: Path | None = None) -> dict | None:
     """``seed``'s finished row of ``agent`` in configuration ``name`` of the committed grid.json."""
-    path = Path(path or OUT_JSON)
-    if not path.exists():
-        return None
-    entries = {e["name"]: e for e in json.loads(path.read_text())["entries"]}
-    rows = entries.get(name, {}).get("methods", {}).get(agent, [])
+    rows = _previous_entry(name, path).get("methods", {}).get(agent, [])
     return next((r for r in rows if r["seed"] == seed and r["finished"]), None)
 
 
 def _previous(name: str, key: str, path: Path | None = None) -> dict | None:
     """Configuration ``name``'s ``key`` (``"baselines"``, ``"floors"``) in the committed grid.json."""
-    path = Path(path or OUT_JSON)
-    if not path.exists():
-        return None
-    return next((e.get(key) for e in json.loads(path.read_text())["entries"] if e["name"] == name), None)
+    return _previous_entry(name, path).get(key)
 
 
 def cmd_random(args) -> int:
@@ -479,6 +484,9 @@ def details(entries: list[dict]) -> str:
 
 def cmd_collect(args) -> int:
     from crlqas_kit.results import package_versions
+
+    global OUT_JSON
+    OUT_JSON = args.json  # the previous rows come from the file this collect rewrites
 
     entries = collect(Path(args.run_dir), previous=args.json)
     meta = {"date": time.strftime("%Y-%m-%d"), "versions": package_versions(), "configs": CONFIGS}

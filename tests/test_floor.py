@@ -69,8 +69,23 @@ def test_a_noisy_floor_is_no_higher_than_the_one_layer_hea():
     result = cnot_floor("H2-2q", "depolarizing-cnot", cnots=1, starts=3, steps=800)
     assert 1e-4 < result.error <= hea.best_error + 1e-8
     noiseless_rotations = cnot_floor("H2-2q", "depolarizing-cnot", cnots=1, rotation_noise=False, starts=3)
-    assert noiseless_rotations.error <= result.error + 1e-8  # less noise, no higher floor
+    assert noiseless_rotations.error < result.error - 1e-5  # the rotations' noise is gone: strictly lower
     assert noiseless_rotations.summary()["noise"].endswith("(rotations noiseless)")
+
+
+def test_the_floor_is_the_lowest_placement():
+    """H2-3q, one CNOT: 6 placements that differ; the floor, the best placement and its circuit
+    agree (the circuit re-evaluated independently of the optimiser's bookkeeping)."""
+    from crlqas_kit.sim.simulator import expectation
+
+    problem = load_problem("H2-3q")
+    result = cnot_floor(problem, None, cnots=1, starts=2, steps=300)
+    assert len(result.skeletons) == 6 and max(result.errors) - min(result.errors) > 1e-3
+    assert result.error == min(result.errors)
+    best = result.summary()["best_skeleton"]
+    assert [list(wires) for name, wires, _ in result.circuit.ops() if name == "cx"] == best
+    energy = float(expectation(result.circuit, problem.hamiltonian))
+    assert abs(energy - problem.e0) == pytest.approx(result.error, abs=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -86,6 +101,8 @@ def test_a_noisy_floor_is_no_higher_than_the_one_layer_hea():
 def test_bad_input_is_a_clear_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
         cnot_floor("H2-3q", None, **kwargs)
+    with pytest.raises(TypeError, match="must be booleans"):
+        cnot_floor("H2-3q", None, cnots=0, rotation_noise="no")
 
 
 def test_cli_floor_writes_json_and_refuses_bad_input(capsys, tmp_path):

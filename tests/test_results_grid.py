@@ -61,11 +61,17 @@ def test_finished_elsewhere_is_not_rerun_and_gives_the_budget(grid):
     assert not module._done_elsewhere(run_dir, "lih-6q_none", "random-search", 0)
 
 
-def test_a_run_directory_that_exists_wins_over_the_json(grid):
+def test_an_unfinished_local_copy_of_a_finished_seed(grid):
+    """This machine holds a started (here: empty) directory of a seed grid.json has finished: the
+    seed stays in this machine's sweep (its grid must not shrink), but the table shows the finished
+    row and the random methods get its budget."""
     module, run_dir = grid
     path, _ = module._where(run_dir, "lih-6q_none", 0, "ddqn")
-    path.mkdir(parents=True)  # a directory this machine holds (here empty: no config.json yet)
+    path.mkdir(parents=True)
     assert not module._done_elsewhere(run_dir, "lih-6q_none", "ddqn", 0)
+    assert module._spent(run_dir, "lih-6q_none", 0) == 1234
+    rows = {e["name"]: e for e in module.collect(run_dir)}["lih-6q_none"]["methods"]["ddqn"]
+    assert [(r["seed"], r["finished"], r["evaluations"]) for r in rows] == [(0, True, 1234)]
 
 
 def test_table_counts_finished_seeds_only():

@@ -9,7 +9,7 @@
 * the hardware-efficient ansatz: :func:`hea_baseline` (:mod:`.hea`) optimises
   :func:`crlqas_kit.sim.circuit.hardware_efficient` from several starts;
 * the noise floor of a CNOT count: :func:`cnot_floor` (:mod:`.floor`), the lowest error over
-  every placement of ``k`` CNOTs (what any circuit of that length could reach).
+  every placement of ``k`` CNOTs (an empirical floor: docs/baselines.md).
 
 All are imported with the package (``random_search`` pulls in the RL layer: flax, optax);
 ``import crlqas_kit`` itself imports none of them (``ck.adapt_vqe`` and ``ck.hea_baseline`` are

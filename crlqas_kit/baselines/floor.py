@@ -1,21 +1,26 @@
-"""The noise floor of a CNOT count: the lowest energy error over *every* placement of ``k`` CNOTs.
+"""The noise floor of a CNOT count: the lowest energy error over every placement of ``k`` CNOTs.
 
-Where no method reaches chemical accuracy under a noise model, the question is whether any circuit
+Where no method reaches chemical accuracy under a noise model, the question is whether a circuit
 of the found length could (issue 17, deliverable 4). :func:`cnot_floor` answers it numerically for
 small problems: every sequence of ``k`` CNOTs over the ordered qubit pairs (``(n (n - 1))^k``
-skeletons), with a layer of rotations on every qubit before the first CNOT, between CNOTs and after
-the last, all angles optimised by exact-gradient Adam under the noise from several starts; the floor
-is the lowest error over skeletons and starts.
+placements), with a layer of rotations on every qubit before the first CNOT, between CNOTs and
+after the last, all angles optimised by exact-gradient Adam under the noise from several starts;
+the floor is the lowest error over placements and starts.
 
-What it bounds: single-qubit gates between two CNOTs merge into one rotation per qubit and slot, so
-noiselessly every circuit of the agent's gate set with ``k`` CNOTs is such a skeleton when the
-rotations span the circuits' single-qubit gates (``("ry",)`` suffices for the real molecular
-Hamiltonians' real ground states; ``("rz", "ry", "rz")`` for every SU(2)). Under noise, a circuit
-with fewer rotations than a skeleton carries less rotation noise, so the floor of a model whose
-rotations are noisy is a bound only up to that noise (``rotation_noise=False`` drops it to make the
-floor a lower bound there; for the depolarizing rotation noise of the textbook models this is exact
-in the sense that a Pauli error after a rotation is a rotation of the same skeleton). And it is a
-numerical minimum: local optimisation from ``starts`` starts per skeleton, not a certificate.
+What it is, and is not:
+
+* An **empirical floor of a family**, the way the hardware-efficient ansatz baseline is one, but
+  over every CNOT placement instead of one ladder. With the default RY layers the family holds
+  the real-amplitude circuits of ``k`` CNOTs; the agent also places RX and RZ, so its circuits are
+  not all in it. ``rotations=("rz", "ry", "rz")`` spans every single-qubit gate, so noiselessly
+  every circuit with ``k`` CNOTs is a placement.
+* Not a certificate: local optimisation from ``starts`` starts per placement.
+* Under noise, a circuit with fewer rotations than a placement carries less rotation noise, so even
+  full layers do not bound circuits with fewer rotations from below. ``rotation_noise=False``
+  drops that noise; with full layers and rotation noise that is a Pauli channel (the textbook
+  ``depolarizing`` models: each Pauli error after a rotation is absorbed into the full layer) the
+  floor then bounds every circuit with ``k`` CNOTs (up to the optimiser). Thermal relaxation (the
+  device models) is not a Pauli channel: there it stays a floor of the family.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -65,14 +71,22 @@ class FloorResult:
         return out
 
 
-def skeleton_circuit(n_qubits: int, pairs, rotations=("ry",)) -> Circuit:
+def skeleton_circuit(n_qubits: int, pairs: Sequence[tuple[int, int]], rotations: Sequence[str] = ("ry",)) -> Circuit:
     """Rotations on every qubit, then for each ``(control, target)`` of ``pairs`` a CNOT and
     rotations on every qubit again; all angles 0."""
+    rotations = _check_rotations(rotations)
     slot = [(r, (q,)) for q in range(n_qubits) for r in rotations]
     ops = list(slot)
     for control, target in pairs:
         ops += [("cx", (int(control), int(target)))] + slot
     return Circuit.from_ops(n_qubits, ops)
+
+
+def _check_rotations(rotations: Sequence[str]) -> tuple[str, ...]:
+    rotations = (rotations,) if isinstance(rotations, str) else tuple(rotations)
+    if not rotations or any(r not in ROTATIONS for r in rotations):
+        raise ValueError(f"rotations must be a non-empty sequence of {ROTATIONS}, got {rotations!r}")
+    return rotations
 
 
 def cnot_floor(
@@ -99,21 +113,23 @@ def cnot_floor(
         problem = load_problem(problem)
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a Problem or a problem name, got {type(problem).__name__}")
-    check_int(cnots, "cnots", minimum=0)
+    cnots = check_int(cnots, "cnots", minimum=0)
     starts = check_int(starts, "starts")
     steps = check_int(steps, "steps")
     lr = check_number(lr, "lr")
     seed = check_seed(seed)
-    rotations = tuple(rotations)
-    if not rotations or any(r not in ROTATIONS for r in rotations):
-        raise ValueError(f"rotations must be a non-empty sequence of {ROTATIONS}, got {rotations!r}")
+    rotations = _check_rotations(rotations)
+    if not isinstance(rotation_noise, bool) or not isinstance(mitigate_readout, bool):
+        raise TypeError("rotation_noise and mitigate_readout must be booleans")
     n = problem.n_qubits
+    if cnots and n < 2:
+        raise ValueError(f"{problem.name} has {n} qubit: no CNOT can be placed; use cnots=0")
     pairs = [(a, b) for a in range(n) for b in range(n) if a != b]
     count = len(pairs) ** cnots
     if count > check_int(max_skeletons, "max_skeletons"):
         raise ValueError(
             f"{cnots} CNOTs on {n} qubits have {count} placements, more than max_skeletons={max_skeletons}; "
-            "raise it or use fewer CNOTs"
+            "use fewer CNOTs (or raise max_skeletons in Python)"
         )
     model = parse_noise(noise, n)
     if not rotation_noise:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -276,6 +277,10 @@ def _drive(
     finally:
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
+        with contextlib.suppress(Exception):  # as before this sweep: shipping pickled by reference
+            from ray import cloudpickle
+
+            cloudpickle.unregister_pickle_by_value(shipping)
         ray.shutdown()
     return interrupted
 

@@ -7,7 +7,8 @@ before the shipped copy, and a worker started after an edit ran other code than 
 (:func:`pack`: a zip and the SHA-256 of its ``*.py`` files, the same bytes) and puts them in Ray's
 object store; each task runs :func:`run_shipped`, which this module's functions ship *by value*
 (cloudpickle), so a worker runs it before importing any ``crlqas_kit``: it unpacks the zip once per
-machine into ``<tmp>/crlqas-sweep-code/<sha256>/``, puts that first on ``sys.path``, forgets any
+machine into ``<tmp>/crlqas-sweep-code-<uid>/<sha256>/`` (this user's, mode 0700; a copy that
+does not hash to the digest is replaced), puts that first on ``sys.path``, forgets any
 ``crlqas_kit`` modules imported from elsewhere, and only then imports the kit and runs the task.
 A worker therefore runs exactly what the driver read, whatever happens to the checkout meanwhile,
 on this machine or any node of a cluster.
@@ -17,6 +18,7 @@ Standard library only, on purpose: a module pickled by value takes its imports a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import io
@@ -62,15 +64,36 @@ def pack(root: Path) -> tuple[bytes, str]:
     return buffer.getvalue(), source_digest(files)
 
 
+def _holds(target: Path, digest: str) -> bool:
+    """``target`` holds a package whose sources hash to ``digest`` (not, e.g., half cleaned away)."""
+    package = target / PACKAGE
+    return (package / "__init__.py").is_file() and source_digest(read_sources(package)) == digest
+
+
+def _private_base(base: Path) -> Path:
+    """``base``, made if missing, refused unless this user owns it and no one else may write there."""
+    base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = base.stat()
+    if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & 0o022):
+        raise PermissionError(f"{base} is not this user's private directory: cannot unpack the sweep's code there")
+    return base
+
+
 def unpack(payload: bytes, digest: str, base: Path | None = None) -> Path:
     """The directory holding the shipped ``crlqas_kit`` of ``digest`` on this machine, unpacked
-    from ``payload`` the first time (into a fresh directory, then renamed into place: several
-    workers may unpack at once, and one of them wins)."""
-    base = Path(base or Path(tempfile.gettempdir()) / "crlqas-sweep-code")
+    from ``payload`` unless a copy that hashes to ``digest`` is there (into a fresh directory, then
+    renamed into place: several workers may unpack at once, and one of them wins). ``base``
+    defaults to this user's ``<tmp>/crlqas-sweep-code-<uid>``."""
+    user = os.getuid() if hasattr(os, "getuid") else "user"
+    base = _private_base(Path(base or Path(tempfile.gettempdir()) / f"crlqas-sweep-code-{user}"))
     target = base / digest
-    if (target / PACKAGE / "__init__.py").is_file():
+    if _holds(target, digest):
         return target
-    base.mkdir(parents=True, exist_ok=True)
+    if target.exists():  # damaged (e.g. a temp cleaner removed files): moved away, then replaced
+        stale = Path(tempfile.mkdtemp(prefix=f".stale-{digest[:12]}-", dir=base))
+        with contextlib.suppress(OSError):  # another worker moved or replaced it first
+            os.rename(target, stale / "old")
+        shutil.rmtree(stale, ignore_errors=True)
     fresh = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}-", dir=base))
     try:
         with zipfile.ZipFile(io.BytesIO(payload)) as archive:
@@ -80,7 +103,7 @@ def unpack(payload: bytes, digest: str, base: Path | None = None) -> Path:
             archive.extractall(fresh)
         os.rename(fresh, target)
     except OSError:
-        if not (target / PACKAGE / "__init__.py").is_file():  # not another worker's win: a real error
+        if not _holds(target, digest):  # not another worker's win: a real error
             raise
     finally:
         shutil.rmtree(fresh, ignore_errors=True)

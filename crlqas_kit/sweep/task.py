@@ -138,8 +138,8 @@ def run_task(
         from .. import __file__ as kit
 
         raise SweepError(
-            f"the worker on {socket.gethostname()} imports another crlqas_kit ({Path(kit).parent}) than the driver's; "
-            "install the same version on every node"
+            f"the worker on {socket.gethostname()} runs another crlqas_kit ({Path(kit).parent}) than the driver's "
+            "(the shipped copy changed on this node's disk); run the sweep again"
         )
     if not (root / GRID_FILE).is_file():  # the driver wrote it before submitting
         raise SweepError(
