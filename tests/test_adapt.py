@@ -284,6 +284,22 @@ def test_hea_baseline_small():
         hea_baseline("H2-2q", starts=0)
 
 
+def test_hea_starts_at_hartree_fock():
+    """Start 0 prepares |HF> (the kit's circuit at those angles against the basis state, with
+    numpy), and from there the 8-qubit single start is no longer stuck at |0...0> (7 Ha above E0)."""
+    from crlqas_kit.baselines.hea import hea_baseline, hf_angles
+    from crlqas_kit.sim.circuit import hardware_efficient
+
+    problem = load_problem("LiH-4q")
+    x0 = hf_angles(problem, layers=2)
+    psi = circuit_unitary(hardware_efficient(4, 2).with_params(x0)) @ basis("0000")
+    assert np.allclose(np.abs(psi), basis(problem.hf_bitstring)) and not np.any(x0[:8])
+    h2o = load_problem("H2O-8q")
+    res = hea_baseline(h2o, layers=1, starts=1, steps=20)
+    hf_energy = float(np.real(basis(h2o.hf_bitstring).conj() @ dense_hamiltonian(h2o) @ basis(h2o.hf_bitstring)))
+    assert res.energy <= hf_energy + 1e-9 and res.best_error < 0.1
+
+
 def test_cli_baseline_adapt(capsys, tmp_path):
     out_file = tmp_path / "adapt.json"
     rc, out, err = run(capsys, "baseline", "adapt", "--problem", "H2-2q", "--out", out_file)
