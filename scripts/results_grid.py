@@ -18,7 +18,7 @@ one grid) and ``random-search/``::
     .venv/bin/python scripts/results_grid.py floors [--only NAME ...]     # noise floors of 0..K CNOTs (2-3 qubits)
     .venv/bin/python scripts/results_grid.py reoptimize [--only NAME ...] # CRLQAS best circuits, exact-gradient angles
     .venv/bin/python scripts/results_grid.py collect                      # run directories -> grid.json
-    .venv/bin/python scripts/results_grid.py table                        # grid.json -> the Markdown tables
+    .venv/bin/python scripts/results_grid.py table [--into docs/results.md]  # grid.json -> the Markdown tables
 
 * ``crlqas``: one sweep (:mod:`crlqas_kit.sweep`) of every configuration's seeds, each run stopped by
   its configuration's wall-time limit (over resumes).
@@ -542,14 +542,26 @@ def cmd_collect(args) -> int:
     return 0
 
 
+BEGIN, END = "<!-- grid tables: begin (scripts/results_grid.py table --into) -->", "<!-- grid tables: end -->"
+
+
 def cmd_table(args) -> int:
     entries = json.loads(args.json.read_text())["entries"]
-    print(markdown(entries))
-    print(
-        "Cells: CRLQAS and the random methods: seeds with a chemically accurate circuit / finished seeds, the "
-        "lowest error (Ha), gates/CNOTs of the shortest accurate circuit; HEA and ADAPT: error (Ha), gates/CNOTs.\n"
+    text = (
+        markdown(entries)
+        + "\nCells: CRLQAS and the random methods: seeds with a chemically accurate circuit / finished seeds, the "
+        "lowest error (Ha), gates/CNOTs of the shortest accurate circuit; HEA and ADAPT: error (Ha), gates/CNOTs.\n\n"
+        + details(entries)
     )
-    print(details(entries))
+    if args.into is None:
+        print(text)
+        return 0
+    doc = args.into.read_text()
+    if doc.count(BEGIN) != 1 or doc.count(END) != 1 or doc.index(BEGIN) > doc.index(END):
+        raise SystemExit(f"{args.into} needs one {BEGIN!r} line before one {END!r} line")
+    head, rest = doc.split(BEGIN)
+    args.into.write_text(head + BEGIN + "\n\n" + text.rstrip() + "\n\n" + END + rest.split(END, 1)[1])
+    print(f"wrote the tables into {args.into}", file=sys.stderr)
     return 0
 
 
@@ -570,6 +582,8 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--run-dir", type=Path, default=RUN_DIR, help=f"run directories (default {RUN_DIR})")
         if name in ("collect", "table"):
             p.add_argument("--json", type=Path, default=OUT_JSON, help=f"the raw numbers (default {OUT_JSON})")
+        if name == "table":
+            p.add_argument("--into", type=Path, help="replace the tables between the grid markers of this file")
         if name not in ("collect", "table"):
             p.add_argument("--only", nargs="+", metavar="NAME", help="some configurations only")
         if name in ("crlqas", "random"):

@@ -81,3 +81,25 @@ def test_table_counts_finished_seeds_only():
     row = {"success": True, "best_error": 1e-3, "best_accurate": True, "best_gates": 9, "best_cnots": 4}
     cell = module._method_cell([{**row, "finished": True}, {**row, "finished": False, "best_error": 1e-9}])
     assert cell == "1/1 (+1 unfinished), 1.0e-03, 9/4"
+
+
+def test_table_into_a_document_replaces_only_between_the_markers(grid, tmp_path):
+    module, _ = grid
+    data = tmp_path / "grid.json"
+    row = {"seed": 0, "finished": True, "success": False, "best_error": 4e-3, "best_accurate": False,
+           "best_gates": 9, "best_cnots": 4, "best_depth": 5, "best_rotations": 5, "evaluations": 10,
+           "seconds": 1.0}  # fmt: skip
+    entry = {"name": "x", "problem": "LiH-6q", "noise": "none", "mitigate_readout": False, "shots": None,
+             "methods": {"ddqn": [row], "random": [], "random-search": []}, "baselines": None}  # fmt: skip
+    data.write_text(json.dumps({"entries": [entry]}))
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"before\n{module.BEGIN}\nold table\n{module.END}\nafter\n")
+    args = ["table", "--json", str(data), "--into", str(doc)]
+    assert module.main(args) == 0
+    first = doc.read_text()
+    assert first.startswith("before\n") and first.endswith("after\n") and "old table" not in first
+    assert "| LiH-6q `none` | 0/1, 4.0e-03, - |" in first
+    assert module.main(args) == 0 and doc.read_text() == first  # the same again: idempotent
+    doc.write_text("no markers\n")
+    with pytest.raises(SystemExit, match="needs one"):
+        module.main(args)
