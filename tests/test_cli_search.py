@@ -286,12 +286,16 @@ def test_random_agent_runs_for_every_problem_and_noise(capsys, tmp_path, problem
     assert all(e["agent"] == "random" and 1 <= e["gates"] <= 2 for e in res.episodes)
 
 
-@pytest.mark.parametrize("agent", ["ddqn", "random-search"])
-def test_max_evaluations_gives_equal_evaluation_budgets(capsys, tmp_path, agent):
+@pytest.mark.parametrize("agent, save_every", [("ddqn", "60"), ("random-search", "60"), ("random-search", "0")])
+def test_max_evaluations_gives_equal_evaluation_budgets(capsys, tmp_path, agent, save_every):
+    """Also: random search saves between circuits (``--save-every 0``: after each; it once failed
+    there, a chunk event without the results to save, after a minute of a real run)."""
     out = tmp_path / agent
     rc, _, err = run(
         capsys,
         "search",
+        "--save-every",
+        save_every,
         "--problem",
         "H2-2q",
         "--episodes",

@@ -132,6 +132,7 @@ def random_search(
             results.add_episode(record, circuit_record(problem.n_qubits, c.gates, c.wires, c.slots, c.angles, c.length))
             for cb in callbacks:
                 cb({"event": "episode", **record})
+        results.evaluations = dict(spent)
         for cb in callbacks:
             cb(
                 {
@@ -139,6 +140,7 @@ def random_search(
                     "episodes": [episode] * len(seed_list),
                     "target": config.episodes,
                     "seconds": results.seconds,
+                    "results": results,  # complete up to this circuit: savable (``--out``, ``save_every``)
                 }
             )
     results.seconds = time.perf_counter() - t0
