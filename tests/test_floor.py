@@ -64,10 +64,11 @@ def test_one_cnot_reaches_the_ground_state_of_h2_2q():
 
 def test_a_noisy_floor_is_no_higher_than_the_one_layer_hea():
     """HEA-1 on 2 qubits is the skeleton (0, 1) with RY: the floor over both placements cannot be
-    above it; the CNOT's depolarizing noise keeps it above 0."""
+    above it (to the optimisers' convergence: the HEA takes 5 x 2000 Adam steps, the floor 3 x 800,
+    which ends ~4e-6 Ha higher on the same optimum); the CNOT's depolarizing noise keeps it above 0."""
     hea = hea_baseline("H2-2q", "depolarizing-cnot", layers=1)
     result = cnot_floor("H2-2q", "depolarizing-cnot", cnots=1, starts=3, steps=800)
-    assert 1e-4 < result.error <= hea.best_error + 1e-8
+    assert 1e-4 < result.error <= hea.best_error + 2e-5
     noiseless_rotations = cnot_floor("H2-2q", "depolarizing-cnot", cnots=1, rotation_noise=False, starts=3)
     assert noiseless_rotations.error < result.error - 1e-5  # the rotations' noise is gone: strictly lower
     assert noiseless_rotations.summary()["noise"].endswith("(rotations noiseless)")
