@@ -125,13 +125,22 @@ def _selected(args) -> list[str]:
     return list(args.only or CONFIGS)
 
 
+def _seeds(args, name: str) -> list[int]:
+    """Configuration ``name``'s seeds, or those of them ``--seeds`` picks (a sweep directory keeps
+    the runs of earlier calls, so seeds can be run one session at a time)."""
+    seeds = CONFIGS[name]["seeds"]
+    unknown = sorted(set(getattr(args, "seeds", None) or ()) - set(seeds))
+    if unknown:
+        raise SystemExit(f"{name}: unknown seed(s) {unknown}; its seeds are {seeds}")
+    return [s for s in seeds if not getattr(args, "seeds", None) or s in args.seeds]
+
+
 def cmd_crlqas(args) -> int:
     from crlqas_kit.sweep import sweep
 
     for name in _selected(args):  # one sweep per configuration: --only can pick any subset
-        # a seed finished on an earlier machine is not run again (a directory here keeps its seed:
-        # the sweep's grid must not shrink)
-        seeds = [s for s in CONFIGS[name]["seeds"] if not _done_elsewhere(args.run_dir, name, "ddqn", s)]
+        # a seed finished on an earlier machine is not run again
+        seeds = [s for s in _seeds(args, name) if not _done_elsewhere(args.run_dir, name, "ddqn", s)]
         if not seeds:
             continue
         grid = {"preset": "fast", "block": [_block(CONFIGS[name], seeds=seeds)]}
@@ -188,7 +197,7 @@ def cmd_random(args) -> int:
     for name in _selected(args):
         config = CONFIGS[name]
         blocks, searches = [], []
-        for seed in config["seeds"]:
+        for seed in _seeds(args, name):
             budget = _spent(args.run_dir, name, seed)
             if budget is None:
                 print(f"{name} seed {seed}: CRLQAS run not finished, skipped", file=sys.stderr)
@@ -588,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--only", nargs="+", metavar="NAME", help="some configurations only")
         if name in ("crlqas", "random"):
             p.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance")
+            p.add_argument("--seeds", type=int, nargs="+", metavar="SEED", help="some seeds only (of 0 1 2)")
         p.set_defaults(func=func)
     args = parser.parse_args(argv)
     return args.func(args)

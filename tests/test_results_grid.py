@@ -103,3 +103,12 @@ def test_table_into_a_document_replaces_only_between_the_markers(grid, tmp_path)
     doc.write_text("no markers\n")
     with pytest.raises(SystemExit, match="needs one"):
         module.main(args)
+
+
+def test_seeds_option_picks_some_seeds_and_refuses_others(grid):
+    module, _ = grid
+    args = module.argparse.Namespace(seeds=[2, 0])
+    assert module._seeds(args, "h2o-8q_none") == [0, 2]  # the configuration's order
+    assert module._seeds(module.argparse.Namespace(seeds=None), "h2o-8q_none") == [0, 1, 2]
+    with pytest.raises(SystemExit, match=r"unknown seed\(s\) \[5\]"):
+        module._seeds(module.argparse.Namespace(seeds=[5]), "h2o-8q_none")
