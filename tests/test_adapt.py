@@ -325,3 +325,25 @@ def test_cli_baseline_hea_and_errors(capsys):
             run(capsys, *argv)
         _, err = capsys.readouterr()
         assert exc.value.code == 2 and err.startswith("crlqas: error: ") and len(err.splitlines()) == 1
+
+
+def test_hf_params_on_other_circuits():
+    """hf_params prepares |HF> on any circuit whose occupied qubits have an RY/RX after their last
+    CNOT (a floor skeleton with RX layers: RX(pi)|0> = -i|1>, up to phase), and refuses otherwise."""
+    from crlqas_kit.baselines.floor import skeleton_circuit
+    from crlqas_kit.baselines.hea import hf_params
+    from crlqas_kit.sim.circuit import Circuit
+
+    problem = load_problem("LiH-4q")  # hf 1100: qubits 0 and 1 occupied
+    for rotations in (("rx",), ("rz", "ry", "rz"), ("ry", "rz")):
+        circ = skeleton_circuit(4, [(0, 1), (2, 3), (1, 0)], rotations)
+        x0 = hf_params(problem, circ)
+        psi = circuit_unitary(circ.with_params(x0)) @ basis("0000")
+        assert np.allclose(np.abs(psi), basis(problem.hf_bitstring)), rotations
+        assert np.count_nonzero(x0) == problem.hf_bitstring.count("1")
+    # the last RY of qubit 1 is followed by a CNOT on it: flipping there would spread to qubit 2
+    late = Circuit.from_ops(4, [("ry", (0,)), ("ry", (1,)), ("cx", (1, 2))])
+    with pytest.raises(ValueError, match="qubit 1 has no RY or RX after its last two-qubit gate"):
+        hf_params(problem, late)
+    with pytest.raises(ValueError, match="qubit 0"):
+        hf_params(problem, skeleton_circuit(4, [(0, 1)], ("rz",)))

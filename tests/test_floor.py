@@ -74,14 +74,28 @@ def test_a_noisy_floor_is_no_higher_than_the_one_layer_hea():
     assert noiseless_rotations.summary()["noise"].endswith("(rotations noiseless)")
 
 
+def test_the_first_start_is_hartree_fock():
+    """All angles 0 is |00>, a stationary point of RY layers: one start of 20 steps from there stays
+    at E(|00>); from Hartree-Fock (|10> for H2-2q) it is at E_HF or below. RZ layers cannot flip a
+    qubit: their first start is all 0 (the energy of |00>, independent of the angles)."""
+    problem = load_problem("H2-2q")
+    h = dense_hamiltonian(problem)
+    e_00, e_hf = (float(np.real(h[i, i])) for i in (0, int(problem.hf_bitstring, 2)))
+    result = cnot_floor(problem, None, cnots=0, starts=1, steps=20)
+    assert e_hf + 0.1 < e_00 and result.error <= e_hf - problem.e0 + 1e-9
+    rz = cnot_floor(problem, None, cnots=0, rotations=("rz",), starts=1, steps=5)
+    assert rz.error == pytest.approx(e_00 - problem.e0, abs=1e-12)
+
+
 def test_the_floor_is_the_lowest_placement():
-    """H2-3q, one CNOT: 6 placements that differ; the floor, the best placement and its circuit
-    agree (the circuit re-evaluated independently of the optimiser's bookkeeping)."""
+    """LiH-4q, one CNOT: 12 placements that differ (from Hartree-Fock, H2's placements all end at
+    the same error); the floor, the best placement and its circuit agree (the circuit re-evaluated
+    independently of the optimiser's bookkeeping)."""
     from crlqas_kit.sim.simulator import expectation
 
-    problem = load_problem("H2-3q")
-    result = cnot_floor(problem, None, cnots=1, starts=2, steps=300)
-    assert len(result.skeletons) == 6 and max(result.errors) - min(result.errors) > 1e-3
+    problem = load_problem("LiH-4q")
+    result = cnot_floor(problem, None, cnots=1, starts=1, steps=300)
+    assert len(result.skeletons) == 12 and max(result.errors) - min(result.errors) > 1e-3
     assert result.error == min(result.errors)
     best = result.summary()["best_skeleton"]
     assert [list(wires) for name, wires, _ in result.circuit.ops() if name == "cx"] == best

@@ -4,7 +4,8 @@ Where no method reaches chemical accuracy under a noise model, the question is w
 of the found length could (issue 17, deliverable 4). :func:`cnot_floor` answers it numerically for
 small problems: every sequence of ``k`` CNOTs over the ordered qubit pairs (``(n (n - 1))^k``
 placements), with a layer of rotations on every qubit before the first CNOT, between CNOTs and
-after the last, all angles optimised by exact-gradient Adam under the noise from several starts;
+after the last, all angles optimised by exact-gradient Adam under the noise from several starts
+(the first prepares the Hartree-Fock state, the others are random);
 the floor is the lowest error over placements and starts.
 
 What it is, and is not:
@@ -37,6 +38,7 @@ from ..problems import Problem, load_problem
 from ..sim.circuit import Circuit
 from ..sim.noise import NoiseModel
 from ..sim.noise_spec import parse_noise
+from .hea import hf_params
 
 ROTATIONS = ("rx", "ry", "rz")
 
@@ -87,6 +89,15 @@ def _check_rotations(rotations: Sequence[str]) -> tuple[str, ...]:
     if not rotations or any(r not in ROTATIONS for r in rotations):
         raise ValueError(f"rotations must be a non-empty sequence of {ROTATIONS}, got {rotations!r}")
     return rotations
+
+
+def _hartree_fock_or_zeros(problem: Problem, circuit: Circuit) -> np.ndarray:
+    """The first start: the Hartree-Fock state (all angles 0 is ``|0...0>``, a stationary point of
+    the energy for real-amplitude layers), or all 0 when the rotations cannot flip a qubit (RZ only)."""
+    try:
+        return hf_params(problem, circuit)
+    except ValueError:
+        return np.zeros(circuit.n_params)
 
 
 def cnot_floor(
@@ -140,9 +151,10 @@ def cnot_floor(
     errors, best = [], None
     for skeleton in skeletons:
         circ = skeleton_circuit(n, skeleton, rotations)
+        first = _hartree_fock_or_zeros(problem, circ)
         lowest = None
         for s in range(starts):
-            x0 = np.zeros(circ.n_params) if s == 0 else rng.uniform(-np.pi, np.pi, circ.n_params)
+            x0 = first if s == 0 else rng.uniform(-np.pi, np.pi, circ.n_params)
             res = optimize(
                 problem, circ, model, method="adam", budget=steps, lr=lr, x0=x0, mitigate_readout=mitigate_readout
             )

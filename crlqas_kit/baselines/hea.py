@@ -60,11 +60,30 @@ class HEAResult:
 
 def hf_angles(problem: Problem, layers: int) -> np.ndarray:
     """Angles of the ``layers``-layer ansatz that prepare ``problem.hf_bitstring`` from ``|0...0>``:
-    RY(pi) on each occupied qubit in the last rotation layer (its last ``n`` angles, after every
-    CNOT: the ladders act on ``|0...0>`` and leave it), 0 elsewhere."""
-    n = problem.n_qubits
-    x0 = np.zeros((layers + 1) * n)
-    x0[-n:] = [np.pi if bit == "1" else 0.0 for bit in problem.hf_bitstring]
+    RY(pi) on each occupied qubit in the last rotation layer, 0 elsewhere (:func:`hf_params`)."""
+    return hf_params(problem, hardware_efficient(problem.n_qubits, layers))
+
+
+def hf_params(problem: Problem, circuit: Circuit) -> np.ndarray:
+    """Angles of ``circuit`` that prepare ``problem.hf_bitstring`` from ``|0...0>``: pi on the last
+    RY or RX of each occupied qubit, 0 elsewhere. With every other angle 0 each CNOT acts on
+    ``|00>`` (both its qubits are flipped only after it), so it leaves the state alone.
+
+    Raises ValueError when an occupied qubit has no RY/RX after its last CNOT."""
+    ops = circuit.ops()
+    slots = np.asarray(circuit.slots)[: circuit.num_gates]
+    x0 = np.zeros(circuit.n_params)
+    for q, bit in enumerate(problem.hf_bitstring):
+        if bit != "1":
+            continue
+        last_cx = max((i for i, (name, wires, _) in enumerate(ops) if len(wires) == 2 and q in wires), default=-1)
+        flips = [i for i, (name, wires, _) in enumerate(ops) if name in ("ry", "rx") and wires == (q,) and i > last_cx]
+        if not flips:
+            raise ValueError(
+                f"the circuit cannot prepare {problem.name}'s Hartree-Fock state {problem.hf_bitstring}: "
+                f"qubit {q} has no RY or RX after its last two-qubit gate"
+            )
+        x0[slots[flips[-1]]] = np.pi
     return x0
 
 
