@@ -54,8 +54,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -315,7 +313,7 @@ def cmd_floors(args) -> int:
 
 
 def cmd_reoptimize(args) -> int:
-    from crlqas_kit.optim.vqe import optimize
+    from crlqas_kit.optim.vqe import optimize_starts
     from crlqas_kit.problems import load_problem
     from crlqas_kit.sim.qasm import from_qasm
 
@@ -330,15 +328,11 @@ def cmd_reoptimize(args) -> int:
                 continue
             t0 = time.perf_counter()
             circuit = from_qasm(row["best_qasm"])
-            rng = np.random.default_rng(seed)
-            x0s = [None] + [rng.uniform(-np.pi, np.pi, circuit.n_params) for _ in range(2)]  # None: its angles
-            errors = [
-                optimize(
-                    problem, circuit, config["noise"], method="adam", budget=800, lr=0.02, x0=x0,
-                    mitigate_readout=config["mitigate_readout"],
-                ).error
-                for x0 in x0s
-            ]  # fmt: skip
+            runs = optimize_starts(
+                problem, circuit, config["noise"], starts=3, seed=seed,  # start 0: the circuit's own angles
+                method="adam", budget=800, lr=0.02, mitigate_readout=config["mitigate_readout"],
+            )  # fmt: skip
+            errors = [float(r.error) for r in runs]
             done[str(seed)] = {"found_error": row["best_error"], "error": float(min(errors)), "errors": errors,
                                "gates": row["best_gates"], "cnots": row["best_cnots"],
                                "seconds": time.perf_counter() - t0}  # fmt: skip

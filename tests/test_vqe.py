@@ -490,3 +490,26 @@ def test_traced_gains_give_the_static_configs_result():
             x0 = jnp.zeros(circuit.capacity).at[: circuit.n_params].set(jnp.asarray(circuit.params))
             static = vqe_module._run_spsa(ev, circuit, x0, jax.random.key(5), cfg, None, "exact")
         np.testing.assert_allclose(res.params, np.asarray(static.x)[: circuit.n_params], rtol=0, atol=1e-12)
+
+
+def test_optimize_starts_is_optimize_from_each_start():
+    """Start 0 is ``first`` (or the circuit's own angles), the others numpy's uniform(-pi, pi) draws
+    of default_rng(seed); each result is optimize from that start, and a bad count is refused."""
+    from crlqas_kit.optim.vqe import optimize_starts
+    from crlqas_kit.sim.circuit import hardware_efficient
+
+    problem = load_problem("H2-2q")
+    circ = hardware_efficient(2, 1).with_params([0.3, -0.2, 0.1, 0.4])
+    runs = optimize_starts(problem, circ, "depolarizing", starts=3, seed=7, method="adam", budget=15)
+    draws = np.random.default_rng(7).uniform(-np.pi, np.pi, (2, 4))
+    for run, x0 in zip(runs, [None, *draws], strict=True):
+        one = optimize(problem, circ, "depolarizing", method="adam", budget=15, x0=x0)
+        assert run.exact_energy == pytest.approx(one.exact_energy, abs=1e-12)
+        np.testing.assert_allclose(run.params, one.params, atol=1e-12)
+    assert len({round(r.exact_energy, 9) for r in runs}) == 3  # three different starts
+    first = optimize_starts(problem, circ, starts=1, first=np.zeros(4), method="adam", budget=1)
+    h = problem.hamiltonian  # <00|H|00>: the coefficients of the terms made of I and Z only
+    e_00 = sum(c for p, c in zip(h.paulis, h.coeffs, strict=True) if set(p) <= {"I", "Z"})
+    assert first[0].exact_energy == pytest.approx(float(e_00), abs=1e-12)
+    with pytest.raises(ValueError, match="starts"):
+        optimize_starts(problem, circ, starts=0)

@@ -118,7 +118,7 @@ def cnot_floor(
     (module docstring). ``rotation_noise=False`` drops the noise after rotations. Raises
     ValueError when there are more than ``max_skeletons`` placements, for unknown rotations,
     bad counts or rates."""
-    from ..optim.vqe import optimize  # optax only when it runs
+    from ..optim.vqe import optimize_starts  # optax only when it runs
 
     if isinstance(problem, str):
         problem = load_problem(problem)
@@ -146,20 +146,15 @@ def cnot_floor(
     if not rotation_noise:
         model = dataclasses.replace(model, rotation=None, name=f"{model.name} (rotations noiseless)")
     t0 = time.perf_counter()
-    rng = np.random.default_rng(seed)
     skeletons = tuple(itertools.product(pairs, repeat=cnots))
     errors, best = [], None
     for skeleton in skeletons:
         circ = skeleton_circuit(n, skeleton, rotations)
-        first = _hartree_fock_or_zeros(problem, circ)
-        lowest = None
-        for s in range(starts):
-            x0 = first if s == 0 else rng.uniform(-np.pi, np.pi, circ.n_params)
-            res = optimize(
-                problem, circ, model, method="adam", budget=steps, lr=lr, x0=x0, mitigate_readout=mitigate_readout
-            )
-            if lowest is None or res.error < lowest.error:
-                lowest = res
+        runs = optimize_starts(
+            problem, circ, model, starts=starts, first=_hartree_fock_or_zeros(problem, circ), seed=seed,
+            method="adam", budget=steps, lr=lr, mitigate_readout=mitigate_readout,
+        )  # fmt: skip
+        lowest = min(runs, key=lambda r: r.error)
         errors.append(float(lowest.error))
         if best is None or lowest.error < best[0]:
             best = (float(lowest.error), circ.with_params(lowest.params))

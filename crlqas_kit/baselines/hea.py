@@ -107,7 +107,7 @@ def hea_baseline(
     ansatz on ``problem`` under ``noise`` (module docstring); ``starts`` / ``steps`` default to
     :func:`default_schedule`; ``mitigate_readout`` corrects the readout error of ``noise``
     (:mod:`crlqas_kit.sim.mitigation`). Raises ValueError/TypeError for bad counts, rates or seeds."""
-    from ..optim.vqe import optimize  # optax only when a baseline runs
+    from ..optim.vqe import optimize_starts  # optax only when a baseline runs
 
     if isinstance(problem, str):
         problem = load_problem(problem)
@@ -122,13 +122,10 @@ def hea_baseline(
     model = parse_noise(noise, problem.n_qubits)
     t0 = time.perf_counter()
     circ = hardware_efficient(problem.n_qubits, layers)
-    rng = np.random.default_rng(seed)
-    runs = []
-    for s in range(starts):
-        x0 = hf_angles(problem, layers) if s == 0 else rng.uniform(-np.pi, np.pi, circ.n_params)
-        runs.append(
-            optimize(problem, circ, model, method="adam", budget=steps, lr=lr, x0=x0, mitigate_readout=mitigate_readout)
-        )
+    runs = optimize_starts(
+        problem, circ, model, starts=starts, first=hf_angles(problem, layers), seed=seed,
+        method="adam", budget=steps, lr=lr, mitigate_readout=mitigate_readout,
+    )  # fmt: skip
     best = min(runs, key=lambda r: r.error)
     counts = circ.counts()
     return HEAResult(

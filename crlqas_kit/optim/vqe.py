@@ -315,6 +315,26 @@ def optimize(
     )
 
 
+def optimize_starts(
+    target: Problem | PauliSum,
+    circuit: Circuit,
+    noise: NoiseModel | str | None = None,
+    *,
+    starts: int,
+    first=None,
+    seed: int = 0,
+    **options,
+) -> list[VQEResult]:
+    """:func:`optimize` from ``starts`` starts: ``first`` (default: the circuit's own angles), then
+    ``starts - 1`` draws of uniform(-pi, pi) angles from ``numpy.random.default_rng(seed)``.
+    Returns every start's result, in order; the best is ``min(results, key=lambda r: r.exact_energy)``.
+    ``options``: :func:`optimize`'s keywords (``method``, ``budget``, ``lr``, ``mitigate_readout``, ...)."""
+    check_int(starts, "starts")
+    rng = np.random.default_rng(check_seed(seed))
+    x0s = [first] + [rng.uniform(-np.pi, np.pi, circuit.n_params) for _ in range(starts - 1)]
+    return [optimize(target, circuit, noise, x0=x0, **options) for x0 in x0s]
+
+
 def _cobyla(ev, circuit, start, n, budget):
     from scipy.optimize import minimize as scipy_minimize
 
