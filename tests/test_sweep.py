@@ -256,7 +256,7 @@ def test_workers_run_the_code_the_driver_read_while_its_checkout_changes(worker_
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "CRLQAS_NO_COMPILE_CACHE")}
     env.update(worker_env, PYTHONPATH=str(checkout), RAY_USAGE_STATS_ENABLED="0")
     cmd = [sys.executable, "-m", "crlqas_kit.cli", "sweep", "--problem", "H2-2q", "--seeds", "0", "1"]
-    cmd += ["--episodes", "150", "--num-cpus", "1", "--out", str(out)]
+    cmd += ["--episodes", "60", "--num-cpus", "1", "--out", str(out)]
     driver = subprocess.Popen(cmd, cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         first, second = "H2-2q_none_fast_seed0", "H2-2q_none_fast_seed1"
