@@ -241,7 +241,7 @@ def cmd_baselines(args) -> int:
     for name in _selected(args):
         config = CONFIGS[name]
         out = config_dir(args.run_dir, name, "baselines.json")
-        if out.exists() or _previous(name, "baselines"):
+        if not args.redo and (out.exists() or _previous(name, "baselines")):
             continue
         problem = load_problem(config["problem"])
         noise, mitigate = config["noise"], config["mitigate_readout"]
@@ -289,8 +289,7 @@ def cmd_floors(args) -> int:
         if (
             config["noise"] == "none"
             or problem.n_qubits not in FLOOR_CNOTS
-            or out.exists()
-            or _previous(name, "floors")
+            or (not args.redo and (out.exists() or _previous(name, "floors")))
         ):
             continue
         t0 = time.perf_counter()
@@ -589,6 +588,8 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--into", type=Path, help="replace the tables between the grid markers of this file")
         if name not in ("collect", "table"):
             p.add_argument("--only", nargs="+", metavar="NAME", help="some configurations only")
+        if name in ("baselines", "floors"):
+            p.add_argument("--redo", action="store_true", help="recompute what grid.json or the run directory holds")
         if name in ("crlqas", "random"):
             p.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance")
             p.add_argument("--seeds", type=int, nargs="+", metavar="SEED", help="some seeds only (of 0 1 2)")
