@@ -123,14 +123,19 @@ def _selected(args) -> list[str]:
     return list(args.only or CONFIGS)
 
 
-def _seeds(args, name: str) -> list[int]:
-    """Configuration ``name``'s seeds, or those of them ``--seeds`` picks (a sweep directory keeps
-    the runs of earlier calls, so seeds can be run one session at a time)."""
+def _seeds(args, name: str, held: Path | None = None) -> list[int]:
+    """Configuration ``name``'s seeds, or those of them ``--seeds`` picks, plus the seeds the sweep
+    directory ``held`` already records (a sweep directory's grid only grows: its runs stay in it,
+    finished ones are skipped), so seeds can be run one session at a time."""
     seeds = CONFIGS[name]["seeds"]
-    unknown = sorted(set(getattr(args, "seeds", None) or ()) - set(seeds))
+    picked = getattr(args, "seeds", None)
+    unknown = sorted(set(picked or ()) - set(seeds))
     if unknown:
         raise SystemExit(f"{name}: unknown seed(s) {unknown}; its seeds are {seeds}")
-    return [s for s in seeds if not getattr(args, "seeds", None) or s in args.seeds]
+    recorded = set()
+    if held is not None and (held / "sweep.json").is_file():
+        recorded = {int(r["seed"]) for r in json.loads((held / "sweep.json").read_text())["runs"]}
+    return [s for s in seeds if not picked or s in picked or s in recorded]
 
 
 def cmd_crlqas(args) -> int:
@@ -138,7 +143,8 @@ def cmd_crlqas(args) -> int:
 
     for name in _selected(args):  # one sweep per configuration: --only can pick any subset
         # a seed finished on an earlier machine is not run again
-        seeds = [s for s in _seeds(args, name) if not _done_elsewhere(args.run_dir, name, "ddqn", s)]
+        held = config_dir(args.run_dir, name, "crlqas")
+        seeds = [s for s in _seeds(args, name, held) if not _done_elsewhere(args.run_dir, name, "ddqn", s)]
         if not seeds:
             continue
         grid = {"preset": "fast", "block": [_block(CONFIGS[name], seeds=seeds)]}
@@ -195,7 +201,7 @@ def cmd_random(args) -> int:
     for name in _selected(args):
         config = CONFIGS[name]
         blocks, searches = [], []
-        for seed in _seeds(args, name):
+        for seed in _seeds(args, name, config_dir(args.run_dir, name, "random")):
             budget = _spent(args.run_dir, name, seed)
             if budget is None:
                 print(f"{name} seed {seed}: CRLQAS run not finished, skipped", file=sys.stderr)

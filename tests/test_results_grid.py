@@ -112,3 +112,20 @@ def test_seeds_option_picks_some_seeds_and_refuses_others(grid):
     assert module._seeds(module.argparse.Namespace(seeds=None), "h2o-8q_none") == [0, 1, 2]
     with pytest.raises(SystemExit, match=r"unknown seed\(s\) \[5\]"):
         module._seeds(module.argparse.Namespace(seeds=[5]), "h2o-8q_none")
+
+
+def test_seeds_option_keeps_the_seeds_a_sweep_directory_holds(grid, tmp_path):
+    """A sweep directory's grid only grows: after ``--seeds 0``, ``--seeds 1`` must still name seed 0
+    (the sweep refuses a grid that drops a recorded run; it skips the finished one)."""
+    from crlqas_kit.sweep.grid import GRID_FILE, SweepError
+    from crlqas_kit.sweep.summary import check_sweep_dir
+
+    module, _ = grid
+    held = tmp_path / "sweep"
+    held.mkdir()
+    (held / GRID_FILE).write_text(json.dumps({"format": 1, "runs": [module.run_spec("lih-4q_none", 0).to_dict()]}))
+    seeds = module._seeds(module.argparse.Namespace(seeds=[1]), "lih-4q_none", held)
+    assert seeds == [0, 1]
+    check_sweep_dir(held, [module.run_spec("lih-4q_none", s) for s in seeds])  # accepted
+    with pytest.raises(SweepError, match="holds the sweep of another grid"):
+        check_sweep_dir(held, [module.run_spec("lih-4q_none", 1)])  # what --seeds 1 alone would give
