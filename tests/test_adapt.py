@@ -71,9 +71,12 @@ def circuit_unitary(circuit) -> np.ndarray:
     gates = {"rx": rx, "ry": ry, "rz": rz}
     n = circuit.n_qubits
     U = np.eye(2**n, dtype=complex)
+    fixed = {"z": np.diag([1, -1]), "s": np.diag([1, 1j]), "cz": np.diag([1, 1, 1, -1])}
     for name, wires, angle in circuit.ops():
         if name == "cx":
             op = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]], dtype=complex)
+        elif name in fixed:
+            op = np.asarray(fixed[name], dtype=complex)
         else:
             op = gates[name](angle)
         U = embed_operator(op, wires, n) @ U
@@ -347,3 +350,14 @@ def test_hf_params_on_other_circuits():
         hf_params(problem, late)
     with pytest.raises(ValueError, match="qubit 0"):
         hf_params(problem, skeleton_circuit(4, [(0, 1)], ("rz",)))
+    # a fixed gate that moves |0>: H then CNOT would make a Bell pair, not |HF>
+    with pytest.raises(ValueError, match=r"holds \['h'\]: fixed gates that move \|0>"):
+        hf_params("H2-3q", Circuit.from_ops(3, [("h", (0,)), ("cx", (0, 1)), ("ry", (0,)), ("ry", (1,)), ("ry", (2,))]))
+    with pytest.raises(ValueError, match="the circuit has 2 qubits, H2-3q 3"):
+        hf_params("H2-3q", skeleton_circuit(2, [(0, 1)]))
+    with pytest.raises(TypeError, match="problem must be"):
+        hf_params(3, skeleton_circuit(2, [(0, 1)]))
+    # diagonal fixed gates are phases on |0...0> and on the flipped state: accepted
+    diag = Circuit.from_ops(4, [("z", (0,)), ("s", (1,)), ("cz", (0, 1)), ("ry", (0,)), ("ry", (1,)), ("rz", (1,))])
+    psi = circuit_unitary(diag.with_params(hf_params(problem, diag))) @ basis("0000")
+    assert np.allclose(np.abs(psi), basis(problem.hf_bitstring))

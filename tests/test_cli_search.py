@@ -270,8 +270,8 @@ def _random_agent_cases():
     from crlqas_kit.problems import list_problems
     from crlqas_kit.sim.noise_spec import known_models
 
-    # every problem noiselessly; under noise one geometry of each molecule (a second geometry of the
-    # same size runs the same programs: the density-matrix engine at 6-8 qubits costs ~15 s a case)
+    # every problem noiselessly; under noise every H2 problem (2-4 qubits, cheap) and one geometry of
+    # LiH and H2O (a second geometry runs the same 6-8 qubit density-matrix programs, ~15 s a case)
     cases = [(p, "none") for p in list_problems()]
     cases += [(p, "depolarizing") for p in list_problems() if p.count("-") == 1 or p.startswith("H2-")]
     return cases + [("H2-2q", n) for n in known_models() if n not in ("none", "depolarizing")]

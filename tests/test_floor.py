@@ -76,7 +76,7 @@ def test_a_noisy_floor_is_no_higher_than_the_one_layer_hea():
 
 def test_the_first_start_is_hartree_fock():
     """All angles 0 is |00>, a stationary point of RY layers: one start of 20 steps from there stays
-    at E(|00>); from Hartree-Fock (|10> for H2-2q) it is at E_HF or below. RZ layers cannot flip a
+    at E(|00>); from Hartree-Fock (|11> for H2-2q) it is at E_HF or below. RZ layers cannot flip a
     qubit: their first start is all 0 (the energy of |00>, independent of the angles)."""
     problem = load_problem("H2-2q")
     h = dense_hamiltonian(problem)

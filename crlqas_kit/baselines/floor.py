@@ -92,8 +92,9 @@ def _check_rotations(rotations: Sequence[str]) -> tuple[str, ...]:
 
 
 def _hartree_fock_or_zeros(problem: Problem, circuit: Circuit) -> np.ndarray:
-    """The first start: the Hartree-Fock state (all angles 0 is ``|0...0>``, a stationary point of
-    the energy for real-amplitude layers), or all 0 when the rotations cannot flip a qubit (RZ only)."""
+    """The first start: the Hartree-Fock state (all angles 0 is ``|0...0>``, far from the ground
+    state and, for the H2, LiH-6q and H2O Hamiltonians, a stationary point of RY layers), or all 0
+    when the rotations cannot flip a qubit (RZ only)."""
     try:
         return hf_params(problem, circuit)
     except ValueError:
@@ -146,12 +147,13 @@ def cnot_floor(
     if not rotation_noise:
         model = dataclasses.replace(model, rotation=None, name=f"{model.name} (rotations noiseless)")
     t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)  # one stream over all placements: each gets its own random starts
     skeletons = tuple(itertools.product(pairs, repeat=cnots))
     errors, best = [], None
     for skeleton in skeletons:
         circ = skeleton_circuit(n, skeleton, rotations)
         runs = optimize_starts(
-            problem, circ, model, starts=starts, first=_hartree_fock_or_zeros(problem, circ), seed=seed,
+            problem, circ, model, starts=starts, first=_hartree_fock_or_zeros(problem, circ), seed=rng,
             method="adam", budget=steps, lr=lr, mitigate_readout=mitigate_readout,
         )  # fmt: skip
         lowest = min(runs, key=lambda r: r.error)

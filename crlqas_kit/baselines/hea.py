@@ -64,20 +64,40 @@ def hf_angles(problem: Problem, layers: int) -> np.ndarray:
     return hf_params(problem, hardware_efficient(problem.n_qubits, layers))
 
 
-def hf_params(problem: Problem, circuit: Circuit) -> np.ndarray:
-    """Angles of ``circuit`` that prepare ``problem.hf_bitstring`` from ``|0...0>``: pi on the last
-    RY or RX of each occupied qubit, 0 elsewhere. With every other angle 0 each CNOT acts on
-    ``|00>`` (both its qubits are flipped only after it), so it leaves the state alone.
+#: gates that map |0> (or |00>) to itself up to a phase at angle 0: they leave |0...0> alone
+_KEEP_ZERO = frozenset({"id", "rx", "ry", "rz", "z", "s", "cx", "cz"})
 
-    Raises ValueError when an occupied qubit has no RY/RX after its last CNOT."""
+
+def hf_params(problem: Problem | str, circuit: Circuit) -> np.ndarray:
+    """Angles of ``circuit`` that prepare ``problem.hf_bitstring`` (character ``q`` = qubit ``q``)
+    from ``|0...0>``, up to a global phase: pi on the last RY or RX of each occupied qubit, 0
+    elsewhere. With every other angle 0 the rotations are identities and each CNOT/CZ acts on
+    ``|00>`` (both its qubits are flipped only after it), so only the flips change the state.
+
+    Raises ValueError when the circuit holds a fixed gate that moves ``|0>`` (X, Y, H, SX), has
+    another qubit count, or an occupied qubit has no RY/RX after its last two-qubit gate."""
+    if isinstance(problem, str):
+        problem = load_problem(problem)
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a Problem or a problem name, got {type(problem).__name__}")
+    if not isinstance(circuit, Circuit):
+        raise TypeError(f"circuit must be a Circuit, got {type(circuit).__name__}")
+    if circuit.n_qubits != problem.n_qubits:
+        raise ValueError(f"the circuit has {circuit.n_qubits} qubits, {problem.name} {problem.n_qubits}")
     ops = circuit.ops()
+    fixed = sorted({name for name, *_ in ops} - _KEEP_ZERO)
+    if fixed:
+        raise ValueError(
+            f"the circuit holds {fixed}: fixed gates that move |0>, so its angles alone do not set the start "
+            f"state; hf_params needs rotations, CNOT/CZ and diagonal gates ({sorted(_KEEP_ZERO)})"
+        )
     slots = np.asarray(circuit.slots)[: circuit.num_gates]
     x0 = np.zeros(circuit.n_params)
     for q, bit in enumerate(problem.hf_bitstring):
         if bit != "1":
             continue
-        last_cx = max((i for i, (name, wires, _) in enumerate(ops) if len(wires) == 2 and q in wires), default=-1)
-        flips = [i for i, (name, wires, _) in enumerate(ops) if name in ("ry", "rx") and wires == (q,) and i > last_cx]
+        last_2q = max((i for i, (_, wires, _) in enumerate(ops) if len(wires) == 2 and q in wires), default=-1)
+        flips = [i for i, (name, wires, _) in enumerate(ops) if name in ("ry", "rx") and wires == (q,) and i > last_2q]
         if not flips:
             raise ValueError(
                 f"the circuit cannot prepare {problem.name}'s Hartree-Fock state {problem.hf_bitstring}: "

@@ -322,15 +322,17 @@ def optimize_starts(
     *,
     starts: int,
     first=None,
-    seed: int = 0,
+    seed: int | np.random.Generator = 0,
     **options,
 ) -> list[VQEResult]:
     """:func:`optimize` from ``starts`` starts: ``first`` (default: the circuit's own angles), then
-    ``starts - 1`` draws of uniform(-pi, pi) angles from ``numpy.random.default_rng(seed)``.
-    Returns every start's result, in order; the best is ``min(results, key=lambda r: r.exact_energy)``.
+    ``starts - 1`` draws of uniform(-pi, pi) angles from ``numpy.random.default_rng(seed)`` (or
+    from ``seed`` itself when it is a Generator: its stream continues across calls).
+    Returns every start's result, in order; the best is ``min(results, key=lambda r: r.exact_energy)``
+    (with a :class:`Problem` the same as by ``r.error``; for a bare PauliSum ``error`` is None).
     ``options``: :func:`optimize`'s keywords (``method``, ``budget``, ``lr``, ``mitigate_readout``, ...)."""
     check_int(starts, "starts")
-    rng = np.random.default_rng(check_seed(seed))
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(check_seed(seed))
     x0s = [first] + [rng.uniform(-np.pi, np.pi, circuit.n_params) for _ in range(starts - 1)]
     return [optimize(target, circuit, noise, x0=x0, **options) for x0 in x0s]
 
