@@ -93,6 +93,15 @@ def _load(name: str) -> Problem:
     return Problem(data["name"], ham, float(data["e0"]), float(data["e_hf"]), data["hf_bitstring"], metadata=meta)
 
 
+def as_problem(problem: Problem | str) -> Problem:
+    """``problem`` itself, or the shipped problem of that name; TypeError for anything else."""
+    if isinstance(problem, str):
+        return load_problem(problem)
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a Problem or a problem name, got {type(problem).__name__}")
+    return problem
+
+
 def load_problem(name: str) -> Problem:
     """Load a shipped problem by name (see :func:`list_problems`)."""
     if not isinstance(name, str):

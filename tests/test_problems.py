@@ -319,3 +319,14 @@ def test_water_definitions_match_spec():
         assert p.metadata["active_space"]["frozen_orbitals"] == [0, 1, 2]
         assert p.metadata["active_space"]["active_orbitals"] == [3, 4, 5, 6]
         assert p.metadata["n_electrons"] == 4
+
+
+def test_as_problem_takes_a_problem_or_a_name():
+    from crlqas_kit.problems import as_problem
+
+    problem = load_problem("H2-2q")
+    assert as_problem(problem) is problem and as_problem("H2-2q").e0 == problem.e0
+    with pytest.raises(TypeError, match="problem must be a Problem or a problem name, got int"):
+        as_problem(3)
+    with pytest.raises(ValueError, match="unknown problem 'H9'"):
+        as_problem("H9")

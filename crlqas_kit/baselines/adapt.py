@@ -79,7 +79,7 @@ import numpy as np
 
 from .._checks import check_int, check_number
 from .._x64 import x64
-from ..problems import Problem
+from ..problems import Problem, as_problem
 from ..sim.circuit import Circuit
 from ..sim.noise import NoiseModel
 from ..sim.noise_spec import parse_noise
@@ -432,16 +432,6 @@ class AdaptResult:
 
 
 # -------------------------------------------------------------------------------- the driver
-def _check_problem(problem) -> Problem:
-    if isinstance(problem, str):
-        from ..problems import load_problem
-
-        return load_problem(problem)
-    if not isinstance(problem, Problem):
-        raise TypeError(f"problem must be a Problem or a problem name, got {type(problem).__name__}")
-    return problem
-
-
 def slot_angles(circuit: Circuit, param_slots: Sequence[int], params) -> jnp.ndarray:
     """The circuit's ``(capacity,)`` angle vector with ``params`` in ``param_slots`` (jittable in ``params``)."""
     return jnp.asarray(circuit.angles).at[jnp.asarray(param_slots, dtype=jnp.int32)].set(params)
@@ -530,7 +520,7 @@ def adapt_vqe(
         ValueError: an unknown pool, ``max_operators < 1``, non-positive tolerances, a Hamiltonian
             with imaginary terms or beyond :data:`MAX_QUBITS` qubits.
     """
-    problem = _check_problem(problem)
+    problem = as_problem(problem)
     check_int(max_operators, "max_operators")
     grad_tol = check_number(grad_tol, "grad_tol")
     opt_gtol = check_number(opt_gtol, "opt_gtol")

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._checks import check_int, check_number, check_seed
-from ..problems import Problem, load_problem
+from ..problems import Problem, as_problem
 from ..sim.circuit import Circuit
 from ..sim.noise import NoiseModel
 from ..sim.noise_spec import parse_noise
@@ -121,10 +121,7 @@ def cnot_floor(
     bad counts or rates."""
     from ..optim.vqe import optimize_starts  # optax only when it runs
 
-    if isinstance(problem, str):
-        problem = load_problem(problem)
-    if not isinstance(problem, Problem):
-        raise TypeError(f"problem must be a Problem or a problem name, got {type(problem).__name__}")
+    problem = as_problem(problem)
     cnots = check_int(cnots, "cnots", minimum=0)
     starts = check_int(starts, "starts")
     steps = check_int(steps, "steps")

@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from .._checks import check_int, check_number, check_seed
-from ..problems import Problem, load_problem
+from ..problems import Problem, as_problem
 from ..sim.circuit import Circuit, hardware_efficient
 from ..sim.noise import NoiseModel
 from ..sim.noise_spec import parse_noise
@@ -76,10 +76,7 @@ def hf_params(problem: Problem | str, circuit: Circuit) -> np.ndarray:
 
     Raises ValueError when the circuit holds a fixed gate that moves ``|0>`` (X, Y, H, SX), has
     another qubit count, or an occupied qubit has no RY/RX after its last two-qubit gate."""
-    if isinstance(problem, str):
-        problem = load_problem(problem)
-    if not isinstance(problem, Problem):
-        raise TypeError(f"problem must be a Problem or a problem name, got {type(problem).__name__}")
+    problem = as_problem(problem)
     if not isinstance(circuit, Circuit):
         raise TypeError(f"circuit must be a Circuit, got {type(circuit).__name__}")
     if circuit.n_qubits != problem.n_qubits:
@@ -129,10 +126,7 @@ def hea_baseline(
     (:mod:`crlqas_kit.sim.mitigation`). Raises ValueError/TypeError for bad counts, rates or seeds."""
     from ..optim.vqe import optimize_starts  # optax only when a baseline runs
 
-    if isinstance(problem, str):
-        problem = load_problem(problem)
-    if not isinstance(problem, Problem):
-        raise TypeError(f"problem must be a Problem or a problem name, got {type(problem).__name__}")
+    problem = as_problem(problem)
     check_int(layers, "layers")
     default_starts, default_steps = default_schedule(problem.n_qubits)
     starts = default_starts if starts is None else check_int(starts, "starts")
