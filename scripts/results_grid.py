@@ -132,9 +132,11 @@ def _seeds(args, name: str, held: Path | None = None) -> list[int]:
     unknown = sorted(set(picked or ()) - set(seeds))
     if unknown:
         raise SystemExit(f"{name}: unknown seed(s) {unknown}; its seeds are {seeds}")
+    from crlqas_kit.sweep.grid import GRID_FILE
+
     recorded = set()
-    if held is not None and (held / "sweep.json").is_file():
-        recorded = {int(r["seed"]) for r in json.loads((held / "sweep.json").read_text())["runs"]}
+    if held is not None and (held / GRID_FILE).is_file():
+        recorded = {int(r["seed"]) for r in json.loads((held / GRID_FILE).read_text())["runs"]}
     return [s for s in seeds if not picked or s in picked or s in recorded]
 
 

@@ -137,7 +137,7 @@ def hea_baseline(
     t0 = time.perf_counter()
     circ = hardware_efficient(problem.n_qubits, layers)
     runs = optimize_starts(
-        problem, circ, model, starts=starts, first=hf_angles(problem, layers), seed=seed,
+        problem, circ, model, starts=starts, first=hf_params(problem, circ), seed=seed,
         method="adam", budget=steps, lr=lr, mitigate_readout=mitigate_readout,
     )  # fmt: skip
     best = min(runs, key=lambda r: r.error)

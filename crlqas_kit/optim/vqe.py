@@ -321,7 +321,7 @@ def optimize_starts(
     noise: NoiseModel | str | None = None,
     *,
     starts: int,
-    first=None,
+    first: np.ndarray | None = None,
     seed: int | np.random.Generator = 0,
     **options,
 ) -> list[VQEResult]:
