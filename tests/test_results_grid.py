@@ -83,6 +83,26 @@ def test_table_counts_finished_seeds_only():
     assert cell == "1/1 (+1 unfinished), 1.0e-03, 9/4"
 
 
+def test_table_quotes_the_lowest_error_and_the_shortest_accurate_circuit_apart():
+    """A seed's best circuit is its shortest accurate one (1.5 mHa, 4 CNOTs) while its lowest error
+    came from a longer circuit (0.2 mHa, 9 CNOTs): the cell's error is the lowest, its circuit the
+    shortest accurate; an inaccurate seed with a lower best_error but no lower episode loses."""
+    spec = importlib.util.spec_from_file_location("results_grid_lowest", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    steps = [{"error": 3e-3, "cnots": 2}, {"error": 2e-4, "cnots": 9}]
+    accurate = {"finished": True, "success": True, "best_error": 1.5e-3, "best_accurate": True, "best_gates": 16,
+                "best_cnots": 4, "best_depth": 9, "best_rotations": 12, "improvements": steps,
+                "evaluations": 10, "seconds": 1.0}  # fmt: skip
+    other = {**accurate, "success": False, "best_error": 9e-4, "best_accurate": False, "improvements": None,
+             "best_gates": 7, "best_cnots": 2}  # fmt: skip
+    assert module.lowest_error(accurate) == 2e-4 and module.lowest_error(other) == 9e-4
+    assert module._method_cell([accurate, other]) == "1/2, 2.0e-04, 16/4"
+    entry = {"problem": "LiH-4q", "noise": "none", "mitigate_readout": False, "shots": None,
+             "methods": {"ddqn": [accurate, other], "random": [], "random-search": []}, "baselines": None}  # fmt: skip
+    assert "| CRLQAS (DDQN, fast) | 1/2 | 2.00e-04 | 1.50e-03, 16/4/9/12 | 10 | 1 |" in module.details([entry])
+
+
 def test_table_into_a_document_replaces_only_between_the_markers(grid, tmp_path):
     module, _ = grid
     data = tmp_path / "grid.json"
