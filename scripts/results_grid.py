@@ -19,6 +19,7 @@ one grid) and ``random-search/``::
     .venv/bin/python scripts/results_grid.py reoptimize [--only NAME ...] # CRLQAS best circuits, exact-gradient angles
     .venv/bin/python scripts/results_grid.py collect                      # run directories -> grid.json
     .venv/bin/python scripts/results_grid.py table [--into docs/results.md]  # grid.json -> the Markdown tables
+    .venv/bin/python scripts/results_grid.py figures                      # grid.json -> docs/figures/grid_*.png
 
 * ``crlqas``: one sweep (:mod:`crlqas_kit.sweep`) of every configuration's seeds, each run stopped by
   its configuration's wall-time limit (over resumes).
@@ -41,6 +42,9 @@ one grid) and ``random-search/``::
   rotations and QASM, objective evaluations, wall time, learning curves in windows of 50
   episodes) and the baselines' results.
 * ``table``: the Markdown tables of docs/results.md from ``grid.json`` alone (no run directories).
+* ``figures``: per configuration where a random method ran beside CRLQAS, the lowest error so far
+  against objective evaluations and the share of accurate episodes, every seed of every method
+  (``docs/figures/grid_<name>.png``), from ``grid.json`` alone.
 """
 
 from __future__ import annotations
@@ -574,6 +578,60 @@ def cmd_collect(args) -> int:
     return 0
 
 
+METHODS = (("ddqn", "CRLQAS (DDQN)", "C0"), ("random", "random agent", "C1"), ("random-search", "random search", "C2"))
+FIG_DIR = ROOT / "docs" / "figures"
+
+
+def figure(entry: dict):
+    """Configuration ``entry``'s methods at equal evaluations (a matplotlib figure): left, each
+    finished seed's lowest error so far against the objective evaluations spent (its record of
+    improvements); right, the share of chemically accurate episodes in windows of 50 episodes."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    from crlqas_kit.problems import CHEMICAL_ACCURACY
+
+    fig, (low, rate) = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
+    for agent, label, colour in METHODS:
+        rows, _ = _finished(entry["methods"].get(agent, []))
+        for i, r in enumerate(rows):
+            steps = r.get("improvements") or []
+            if steps:
+                x = [s["evaluations"] for s in steps] + [r["evaluations"]]
+                y = [s["error"] for s in steps] + [steps[-1]["error"]]
+                low.step(x, y, where="post", color=colour, alpha=0.8, label=label if i == 0 else None)
+            curve = r.get("curve") or {}
+            if curve.get("evaluations"):
+                rate.plot(curve["evaluations"], curve["accurate_rate"], color=colour, alpha=0.8,
+                          label=label if i == 0 else None)  # fmt: skip
+    low.axhline(CHEMICAL_ACCURACY, color="k", lw=0.8, ls="--", label="chemical accuracy")
+    low.set(xscale="log", yscale="log", xlabel="objective evaluations", ylabel="lowest error so far (Ha)")
+    rate.set(xlabel="objective evaluations", ylabel="accurate episodes (per 50)", ylim=(-0.02, 1.02))
+    low.legend(fontsize=8)
+    title = f"{entry['problem']} {entry['noise']}" + (" mitigated" if entry["mitigate_readout"] else "")
+    fig.suptitle(title + (f" {entry['shots']:.0e} shots" if entry["shots"] else ""), fontsize=10)
+    return fig
+
+
+def cmd_figures(args) -> int:
+    """One PNG per configuration with a random method beside CRLQAS (from grid.json alone)."""
+    import matplotlib.pyplot as plt
+
+    entries = json.loads(args.json.read_text())["entries"]
+    args.out.mkdir(parents=True, exist_ok=True)
+    for e in entries:
+        done = {a for a, _, _ in METHODS if _finished(e["methods"].get(a, []))[0]}
+        if "ddqn" in done and done - {"ddqn"}:
+            fig = figure(e)
+            path = args.out / f"grid_{e['name']}.png"
+            fig.savefig(path, dpi=90)
+            plt.close(fig)
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 BEGIN, END = "<!-- grid tables: begin (scripts/results_grid.py table --into) -->", "<!-- grid tables: end -->"
 
 
@@ -608,15 +666,18 @@ def main(argv: list[str] | None = None) -> int:
         ("reoptimize", cmd_reoptimize, "CRLQAS best circuits with exact-gradient angles under the noise"),
         ("collect", cmd_collect, "the run directories' numbers into grid.json"),
         ("table", cmd_table, "the Markdown tables from grid.json"),
+        ("figures", cmd_figures, "DDQN against the random methods, per configuration, from grid.json"),
     ):
         p = sub.add_parser(name, help=text)
-        if name != "table":
+        if name not in ("table", "figures"):
             p.add_argument("--run-dir", type=Path, default=RUN_DIR, help=f"run directories (default {RUN_DIR})")
-        if name in ("collect", "table"):
+        if name in ("collect", "table", "figures"):
             p.add_argument("--json", type=Path, default=OUT_JSON, help=f"the raw numbers (default {OUT_JSON})")
         if name == "table":
             p.add_argument("--into", type=Path, help="replace the tables between the grid markers of this file")
-        if name not in ("collect", "table"):
+        if name == "figures":
+            p.add_argument("--out", type=Path, default=FIG_DIR, help=f"where the PNGs go (default {FIG_DIR})")
+        if name not in ("collect", "table", "figures"):
             p.add_argument("--only", nargs="+", metavar="NAME", help="some configurations only")
         if name in ("baselines", "floors"):
             p.add_argument("--redo", action="store_true", help="recompute what grid.json or the run directory holds")

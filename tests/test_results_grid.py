@@ -149,3 +149,26 @@ def test_seeds_option_keeps_the_seeds_a_sweep_directory_holds(grid, tmp_path):
     check_sweep_dir(held, [module.run_spec("lih-4q_none", s) for s in seeds])  # accepted
     with pytest.raises(SweepError, match="holds the sweep of another grid"):
         check_sweep_dir(held, [module.run_spec("lih-4q_none", 1)])  # what --seeds 1 alone would give
+
+
+def test_figures_only_where_a_random_method_ran_beside_crlqas(grid, tmp_path):
+    module, _ = grid
+    row = {"seed": 0, "finished": True, "evaluations": 300, "success": True, "best_error": 1e-3,
+           "improvements": [{"evaluations": 10, "error": 5e-2}, {"evaluations": 200, "error": 1e-3}],
+           "curve": {"evaluations": [100.0, 300.0], "accurate_rate": [0.0, 0.4]}}  # fmt: skip
+    both = {"name": "both", "problem": "LiH-4q", "noise": "none", "mitigate_readout": False, "shots": None,
+            "methods": {"ddqn": [row], "random": [{**row, "curve": None}], "random-search": []}}  # fmt: skip
+    alone = {**both, "name": "alone", "methods": {"ddqn": [row], "random": [], "random-search": []}}
+    unfinished = {**both, "name": "unfinished", "methods": {"ddqn": [row], "random": [{**row, "finished": False}]}}
+    data = tmp_path / "grid.json"
+    data.write_text(json.dumps({"entries": [both, alone, unfinished]}))
+    out = tmp_path / "figs"
+    assert module.main(["figures", "--json", str(data), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["grid_both.png"]
+    assert (out / "grid_both.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    fig = module.figure(both)
+    low, rate = fig.axes
+    # one step line per seed with a record: the ddqn's and the random agent's; one curve (ddqn)
+    assert len([ln for ln in low.get_lines() if ln.get_label() != "chemical accuracy"]) == 2
+    assert len(rate.get_lines()) == 1
+    assert list(low.get_lines()[0].get_xdata()) == [10, 200, 300]  # ends at the evaluations spent
