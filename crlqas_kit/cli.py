@@ -373,6 +373,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--grid", metavar="FILE", help="the grid as a TOML file (instead of the options above; docs/scaling.md)"
     )
     sw.add_argument(
+        "--only",
+        nargs="+",
+        metavar="RUN",
+        help="make only these runs of the grid now (run names, e.g. H2-2q_none_fast_seed1); the others are "
+        "left as they are",
+    )
+    sw.add_argument(
         "--out",
         required=True,
         help="the sweep's directory: one run directory per run, sweep.json, sweep_summary.json (on a cluster: "

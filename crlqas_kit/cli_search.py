@@ -245,6 +245,7 @@ def cmd_sweep(args) -> int:
         save_every=args.save_every,
         pin_cpus=args.pin_cpus,
         progress=not args.quiet,
+        only=args.only,
     )
     print(result.table())
     print(f"sweep saved to {args.out} (summary: {Path(args.out) / 'sweep_summary.json'})")

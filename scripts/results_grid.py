@@ -127,10 +127,11 @@ def _selected(args) -> list[str]:
     return list(args.only or CONFIGS)
 
 
-def _seeds(args, name: str, held: Path | None = None) -> list[int]:
-    """Configuration ``name``'s seeds, or those of them ``--seeds`` picks, plus the seeds the sweep
-    directory ``held`` already records (a sweep directory's grid only grows: its runs stay in it,
-    finished ones are skipped), so seeds can be run one session at a time."""
+def _seeds(args, name: str, held: Path | None = None) -> tuple[list[int], set[int]]:
+    """Configuration ``name``'s seeds to run now (all, or those ``--seeds`` picks) and the seeds the
+    sweep directory ``held`` already records. A sweep directory's grid only grows, so its sweep's
+    grid names both; the sweep makes only the ones to run now (``sweep(only=...)``), so seeds can be
+    run one session at a time."""
     seeds = CONFIGS[name]["seeds"]
     picked = getattr(args, "seeds", None)
     unknown = sorted(set(picked or ()) - set(seeds))
@@ -141,20 +142,22 @@ def _seeds(args, name: str, held: Path | None = None) -> list[int]:
     recorded = set()
     if held is not None and (held / GRID_FILE).is_file():
         recorded = {int(r["seed"]) for r in json.loads((held / GRID_FILE).read_text())["runs"]}
-    return [s for s in seeds if not picked or s in picked or s in recorded]
+    return [s for s in seeds if not picked or s in picked], recorded
 
 
 def cmd_crlqas(args) -> int:
     from crlqas_kit.sweep import sweep
 
     for name in _selected(args):  # one sweep per configuration: --only can pick any subset
-        # a seed finished on an earlier machine is not run again
         held = config_dir(args.run_dir, name, "crlqas")
-        seeds = [s for s in _seeds(args, name, held) if not _done_elsewhere(args.run_dir, name, "ddqn", s)]
-        if not seeds:
+        now, recorded = _seeds(args, name, held)
+        # a seed finished on an earlier machine is not run again
+        now = [s for s in now if not _done_elsewhere(args.run_dir, name, "ddqn", s)]
+        if not now:
             continue
-        grid = {"preset": "fast", "block": [_block(CONFIGS[name], seeds=seeds)]}
-        print(sweep(grid, config_dir(args.run_dir, name, "crlqas"), num_cpus=args.num_cpus).table(), flush=True)
+        grid = {"preset": "fast", "block": [_block(CONFIGS[name], seeds=sorted(set(now) | recorded))]}
+        only = [run_spec(name, s).name for s in now]
+        print(sweep(grid, held, num_cpus=args.num_cpus, only=only).table(), flush=True)
     return 0
 
 
@@ -206,20 +209,24 @@ def cmd_random(args) -> int:
     failed = 0
     for name in _selected(args):
         config = CONFIGS[name]
-        blocks, searches = [], []
-        for seed in _seeds(args, name, config_dir(args.run_dir, name, "random")):
+        blocks, only, searches = [], [], []
+        now, recorded = _seeds(args, name, config_dir(args.run_dir, name, "random"))
+        for seed in sorted(set(now) | recorded):
             budget = _spent(args.run_dir, name, seed)
             if budget is None:
                 print(f"{name} seed {seed}: CRLQAS run not finished, skipped", file=sys.stderr)
                 continue
             settings = _random_settings(name, budget)
-            if not _done_elsewhere(args.run_dir, name, "random", seed):
+            if seed in recorded or not _done_elsewhere(args.run_dir, name, "random", seed):
                 blocks.append(_block(config, seeds=[seed], agent="random", **settings))
-            if not _done_elsewhere(args.run_dir, name, "random-search", seed):
+            if seed in now and not _done_elsewhere(args.run_dir, name, "random", seed):
+                only.append(run_spec(name, seed, "random", **settings).name)
+            if seed in now and not _done_elsewhere(args.run_dir, name, "random-search", seed):
                 searches.append((seed, budget, settings["time_limit"]))
-        if blocks:
+        if only:
             grid = {"preset": "fast", "block": blocks}
-            print(sweep(grid, config_dir(args.run_dir, name, "random"), num_cpus=args.num_cpus).table(), flush=True)
+            result = sweep(grid, config_dir(args.run_dir, name, "random"), num_cpus=args.num_cpus, only=only)
+            print(result.table(), flush=True)
         for seed, budget, limit in searches:
             out = config_dir(args.run_dir, name, "random-search") / run_spec(name, seed).name
             if (out / "config.json").exists() and _finished_search(out, budget):

@@ -128,15 +128,15 @@ def test_table_into_a_document_replaces_only_between_the_markers(grid, tmp_path)
 def test_seeds_option_picks_some_seeds_and_refuses_others(grid):
     module, _ = grid
     args = module.argparse.Namespace(seeds=[2, 0])
-    assert module._seeds(args, "h2o-8q_none") == [0, 2]  # the configuration's order
-    assert module._seeds(module.argparse.Namespace(seeds=None), "h2o-8q_none") == [0, 1, 2]
+    assert module._seeds(args, "h2o-8q_none") == ([0, 2], set())  # the configuration's order
+    assert module._seeds(module.argparse.Namespace(seeds=None), "h2o-8q_none") == ([0, 1, 2], set())
     with pytest.raises(SystemExit, match=r"unknown seed\(s\) \[5\]"):
         module._seeds(module.argparse.Namespace(seeds=[5]), "h2o-8q_none")
 
 
 def test_seeds_option_keeps_the_seeds_a_sweep_directory_holds(grid, tmp_path):
-    """A sweep directory's grid only grows: after ``--seeds 0``, ``--seeds 1`` must still name seed 0
-    (the sweep refuses a grid that drops a recorded run; it skips the finished one)."""
+    """A sweep directory's grid only grows: after ``--seeds 0``, ``--seeds 1``'s sweep must still
+    name seed 0 (the sweep refuses a grid that drops a recorded run), and makes seed 1 only."""
     from crlqas_kit.sweep.grid import GRID_FILE, SweepError
     from crlqas_kit.sweep.summary import check_sweep_dir
 
@@ -144,11 +144,37 @@ def test_seeds_option_keeps_the_seeds_a_sweep_directory_holds(grid, tmp_path):
     held = tmp_path / "sweep"
     held.mkdir()
     (held / GRID_FILE).write_text(json.dumps({"format": 1, "runs": [module.run_spec("lih-4q_none", 0).to_dict()]}))
-    seeds = module._seeds(module.argparse.Namespace(seeds=[1]), "lih-4q_none", held)
-    assert seeds == [0, 1]
-    check_sweep_dir(held, [module.run_spec("lih-4q_none", s) for s in seeds])  # accepted
+    now, recorded = module._seeds(module.argparse.Namespace(seeds=[1]), "lih-4q_none", held)
+    assert (now, recorded) == ([1], {0})
+    check_sweep_dir(held, [module.run_spec("lih-4q_none", s) for s in sorted(set(now) | recorded)])  # accepted
     with pytest.raises(SweepError, match="holds the sweep of another grid"):
-        check_sweep_dir(held, [module.run_spec("lih-4q_none", 1)])  # what --seeds 1 alone would give
+        check_sweep_dir(held, [module.run_spec("lih-4q_none", 1)])  # what seed 1 alone would give
+
+
+def test_crlqas_step_sweeps_the_recorded_seeds_but_makes_the_picked_ones(grid, tmp_path, monkeypatch):
+    """``crlqas --seeds 1`` beside a recorded, unfinished seed 0: the sweep's grid names both, its
+    ``only`` seed 1 alone (seed 0 is not resumed behind the user's back)."""
+    from crlqas_kit import sweep as sweep_module
+    from crlqas_kit.sweep.grid import GRID_FILE, expand
+
+    module, run_dir = grid
+    held = module.config_dir(run_dir, "lih-4q_none", "crlqas")
+    held.mkdir(parents=True)
+    (held / GRID_FILE).write_text(json.dumps({"format": 1, "runs": [module.run_spec("lih-4q_none", 0).to_dict()]}))
+    calls = []
+
+    class Result:
+        def table(self):
+            return ""
+
+    def record(grid, out, num_cpus=None, only=None):
+        calls.append(([r.name for r in expand(grid)], only, out))
+        return Result()
+
+    monkeypatch.setattr(sweep_module, "sweep", record)
+    assert module.main(["crlqas", "--run-dir", str(run_dir), "--only", "lih-4q_none", "--seeds", "1"]) == 0
+    names = [module.run_spec("lih-4q_none", s).name for s in (0, 1)]
+    assert calls == [(names, [names[1]], held)]
 
 
 def test_figures_only_where_a_random_method_ran_beside_crlqas(grid, tmp_path):

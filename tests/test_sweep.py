@@ -332,6 +332,43 @@ def test_a_grid_that_adds_runs_is_allowed(swept, tmp_path):
     assert states.pop("H2-2q_none_fast_seed2") == "new" and set(states.values()) == {"finished"}
 
 
+def test_only_makes_the_named_runs_and_leaves_the_others(swept, ray_head, worker_env, tmp_path, capsys):
+    """A grown grid (seeds 2 and 3 added) swept with ``--only`` seed 2: seed 2 is made, seed 3 is
+    recorded in the grid but not started (no directory), the finished runs are untouched; the table
+    says which runs were not selected."""
+    out = tmp_path / "subset"
+    shutil.copytree(swept[0], out)
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("checkpoint.npz")}
+    rc, stdout, stderr = run(capsys, "sweep", "--problem", "H2-2q", "--noise", *NOISES, "--seeds", 0, 1, 2, 3,
+                             "--episodes", EPISODES, "--address", ray_head, "--only", "H2-2q_none_fast_seed2",
+                             "--out", out)  # fmt: skip
+    assert rc == 0, stderr
+    assert "not selected" in stderr
+    summary = json.loads((out / SUMMARY_FILE).read_text())["runs"]
+    assert summary["H2-2q_none_fast_seed2"]["status"] == "finished"
+    assert summary["H2-2q_none_fast_seed3"]["status"] == "not run"
+    assert summary["H2-2q_depolarizing_fast_seed3"]["status"] == "not run"
+    assert not (out / "H2-2q_none_fast_seed3").exists() and (out / "H2-2q_none_fast_seed2" / "config.json").exists()
+    assert len(json.loads((out / GRID_FILE).read_text())["runs"]) == 8  # the grown grid is recorded
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("checkpoint.npz") if p in stamps} == stamps
+    # the made run equals the same run made alone
+    alone = search_alone(tmp_path / "alone", "--problem", "H2-2q", "--seeds", "2", "--episodes", str(EPISODES))
+    assert episodes(out / "H2-2q_none_fast_seed2") == episodes(alone)
+
+
+def test_only_must_name_runs_of_the_grid(swept, capsys):
+    from crlqas_kit.sweep import SweepError
+
+    out = swept[0]
+    rc, stdout, stderr = run(capsys, "sweep", "--problem", "H2-2q", "--noise", *NOISES, "--seeds", *SEEDS,
+                             "--episodes", EPISODES, "--address", "127.0.0.1:1", "--only", "H2-2q_none_fast_seed7",
+                             "--out", out)  # fmt: skip
+    line = assert_one_line_error(rc, stdout, stderr)
+    assert "only names runs not in the grid: ['H2-2q_none_fast_seed7']" in line
+    with pytest.raises(SweepError, match="list of run names"):
+        sweep(grid(), out, only="H2-2q_none_fast_seed0")
+
+
 # ----------------------------------------------------------------------------- (4) errors
 BLOCK_RAY = textwrap.dedent(
     """

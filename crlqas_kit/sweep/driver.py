@@ -97,6 +97,7 @@ def sweep(
     pin_cpus: bool = False,
     progress: bool = True,
     stream: Any = None,
+    only: Sequence[str] | None = None,
 ) -> SweepResult:
     """Run every (configuration, seed) of ``grid`` as a Ray task; returns a :class:`SweepResult`
     and writes ``out/sweep_summary.json``.
@@ -108,7 +109,9 @@ def sweep(
     died (each resumes from the run's last save). ``save_every``: seconds between a run's saves.
     ``env``: more environment variables for the workers. ``pin_cpus``: pin each worker process to
     ``cpus_per_run`` cores of its own (a whole number; :func:`~crlqas_kit.sweep.task.pin_process`).
-    ``progress``: the live table on ``stream`` (default stderr).
+    ``progress``: the live table on ``stream`` (default stderr). ``only``: names of the grid's runs
+    to make now (default all); the others are checked and recorded as usual, and left as they are
+    (an unfinished one is neither resumed nor lost: a later sweep of the grid makes it).
 
     Checks everything first (one-line :class:`SweepError`s, before Ray starts), skips finished
     runs, and starts Ray only when there is work. Ctrl-C (KeyboardInterrupt) cancels the tasks,
@@ -136,10 +139,16 @@ def sweep(
         raise SweepError(
             "num_cpus sets up a local Ray instance; a cluster's nodes set theirs with ray start --num-cpus"
         )
+    if only is not None:
+        if isinstance(only, str) or not all(isinstance(name, str) for name in only):
+            raise SweepError(f"only must be a list of run names, got {only!r}")
+        unknown = sorted(set(only) - {run.name for run in runs})
+        if unknown:
+            raise SweepError(f"only names runs not in the grid: {unknown}; the grid's runs: {[r.name for r in runs]}")
     out = Path(out)
     recorded = check_sweep_dir(out, runs)
     states = {run.name: run_state(out / run.name, run) for run in runs}
-    todo = [run for run in runs if states[run.name] != "finished"]
+    todo = [run for run in runs if states[run.name] != "finished" and (only is None or run.name in only)]
     ray = import_ray() if todo else None  # before anything is written
     out.mkdir(parents=True, exist_ok=True)
     known = {r.name for r in runs}
@@ -153,8 +162,17 @@ def sweep(
     errors: dict[str, str] = {}
     timings: dict[str, Any] = {"submitted": {}, "attempts_before": {}, "ray_init_seconds": None}
     interrupted = False
+    left = [run.name for run in runs if states[run.name] != "finished" and run not in todo]
+    for name in left:
+        board.set(name, "not run")
+    if left:
+        board.note(f"sweep: {len(left)} unfinished runs not selected (only=): left as they are")
     if not todo:
-        board.note(f"sweep: all {len(runs)} runs of {out} are finished: nothing to do")
+        board.note(
+            f"sweep: the selected runs of {out} are finished: nothing to do"
+            if left
+            else f"sweep: all {len(runs)} runs of {out} are finished: nothing to do"
+        )
     else:
         board.note(
             f"sweep: {len(todo)} of {len(runs)} runs to make ({len(runs) - len(todo)} finished, "

@@ -267,11 +267,12 @@ class Board:
                     self.read.add(run.name)
                 if err is not None:
                     self.best[run.configuration] = min(err, self.best.get(run.configuration, math.inf))
-        counts = {k: 0 for k in ("finished", "running", "failed", "pending", "interrupted")}
+        counts = {k: 0 for k in ("finished", "running", "failed", "pending", "interrupted", "not run")}
         for run in self.runs:
             s = self.status.get(run.name, "pending")
             counts["finished" if s in ("finished", "skipped") else s if s in counts else "pending"] += 1
         stopped = f", {counts['interrupted']} interrupted" if counts["interrupted"] else ""
+        stopped += f", {counts['not run']} not selected" if counts["not run"] else ""
         head = (
             f"sweep: {counts['finished']} finished, {counts['running']} running, {counts['failed']} failed, "
             f"{counts['pending']} pending{stopped} of {len(self.runs)} runs, {time.monotonic() - self.t0:.0f} s"
