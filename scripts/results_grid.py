@@ -508,6 +508,41 @@ def markdown(entries: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def comparison(entries: list[dict]) -> str:
+    """DDQN against each random method seed by seed, at equal evaluations (the random methods stop
+    at the DDQN seed's evaluations): accurate seeds, and on how many seeds the DDQN's lowest error
+    is lower, over the seeds both finished. Empty when no configuration has such seeds."""
+    lines = []
+    for e in entries:
+        rows = {a: {r["seed"]: r for r in _finished(e["methods"].get(a, []))[0]} for a, _, _ in METHODS}
+        seeds = sorted(set(rows["ddqn"]) & (set(rows["random"]) | set(rows["random-search"])))
+        if not seeds:
+            continue
+        cells = []
+        for agent in ("random", "random-search"):
+            have = [s for s in seeds if s in rows[agent]]
+            if not have:
+                cells += ["-", "-"]
+                continue
+            ok = f"{sum(rows['ddqn'][s]['success'] for s in have)} vs {sum(rows[agent][s]['success'] for s in have)}"
+            lower = [
+                s
+                for s in have
+                if _inf_if_none(lowest_error(rows["ddqn"][s])) < _inf_if_none(lowest_error(rows[agent][s]))
+            ]
+            cells += [f"{ok} of {len(have)}", f"{len(lower)}/{len(have)}"]
+        label = f"{e['problem']} `{e['noise']}`" + (" mitigated" if e["mitigate_readout"] else "")
+        label += f" {e['shots']:.0e} shots" if e["shots"] else ""
+        lines.append(f"| {label} | {', '.join(map(str, seeds))} | " + " | ".join(cells) + " |")
+    if not lines:
+        return ""
+    head = (
+        "| configuration | seeds | accurate seeds: DDQN vs random agent | DDQN's lowest error lower | accurate seeds: "
+        "DDQN vs random search | DDQN's lowest error lower |\n|---|---|---|---|---|---|"
+    )
+    return "\n".join([head, *lines]) + "\n"
+
+
 def details(entries: list[dict]) -> str:
     """Per configuration, one row per method: every column the issue asks for."""
     out = []
@@ -648,8 +683,13 @@ def cmd_table(args) -> int:
         markdown(entries)
         + "\nCells: CRLQAS and the random methods: seeds with a chemically accurate circuit / finished seeds, the "
         "lowest error over all episodes (Ha), gates/CNOTs of the shortest accurate circuit; HEA and ADAPT: error "
-        "(Ha), gates/CNOTs.\n\n" + details(entries)
+        "(Ha), gates/CNOTs.\n\n"
     )
+    versus = comparison(entries)
+    if versus:
+        text += "DDQN against the random methods at equal evaluations, seed by seed (seeds both finished):\n\n"
+        text += versus + "\n"
+    text += details(entries)
     if args.into is None:
         print(text)
         return 0

@@ -198,3 +198,20 @@ def test_figures_only_where_a_random_method_ran_beside_crlqas(grid, tmp_path):
     assert len([ln for ln in low.get_lines() if ln.get_label() != "chemical accuracy"]) == 2
     assert len(rate.get_lines()) == 1
     assert list(low.get_lines()[0].get_xdata()) == [10, 200, 300]  # ends at the evaluations spent
+
+
+def test_comparison_counts_seed_by_seed_over_the_seeds_both_finished(grid):
+    """Seed 0: DDQN lower than both; seed 1: a tie with the random agent (not lower) and no random
+    search; seed 2: the random agent unfinished (not compared); seed 3: no DDQN row."""
+    module, _ = grid
+
+    def row(seed, error, success=False, finished=True):
+        return {"seed": seed, "finished": finished, "success": success, "best_error": error, "improvements": None}
+
+    entry = {"problem": "LiH-4q", "noise": "none", "mitigate_readout": False, "shots": None,
+             "methods": {"ddqn": [row(0, 1e-3, True), row(1, 3e-3), row(2, 2e-3)],
+                         "random": [row(0, 5e-3), row(1, 3e-3), row(2, 9e-3, finished=False), row(3, 1e-4, True)],
+                         "random-search": [row(0, 4e-3, True)]}}  # fmt: skip
+    text = module.comparison([entry])
+    assert "| LiH-4q `none` | 0, 1 | 1 vs 0 of 2 | 1/2 | 1 vs 1 of 1 | 1/1 |" in text
+    assert module.comparison([{**entry, "methods": {"ddqn": [row(0, 1e-3)], "random": [], "random-search": []}}]) == ""
