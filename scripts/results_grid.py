@@ -127,11 +127,11 @@ def _selected(args) -> list[str]:
     return list(args.only or CONFIGS)
 
 
-def _seeds(args, name: str, held: Path | None = None) -> tuple[list[int], set[int]]:
+def _seeds(args, name: str, held: Path | None = None) -> tuple[list[int], dict[int, dict]]:
     """Configuration ``name``'s seeds to run now (all, or those ``--seeds`` picks) and the seeds the
     sweep directory ``held`` already records. A sweep directory's grid only grows, so its sweep's
     grid names both; the sweep makes only the ones to run now (``sweep(only=...)``), so seeds can be
-    run one session at a time."""
+    run one session at a time. The recorded seeds map to their recorded runs (``RunSpec.to_dict``)."""
     seeds = CONFIGS[name]["seeds"]
     picked = getattr(args, "seeds", None)
     unknown = sorted(set(picked or ()) - set(seeds))
@@ -139,9 +139,9 @@ def _seeds(args, name: str, held: Path | None = None) -> tuple[list[int], set[in
         raise SystemExit(f"{name}: unknown seed(s) {unknown}; its seeds are {seeds}")
     from crlqas_kit.sweep.grid import GRID_FILE
 
-    recorded = set()
+    recorded = {}
     if held is not None and (held / GRID_FILE).is_file():
-        recorded = {int(r["seed"]) for r in json.loads((held / GRID_FILE).read_text())["runs"]}
+        recorded = {int(r["seed"]): r for r in json.loads((held / GRID_FILE).read_text())["runs"]}
     return [s for s in seeds if not picked or s in picked], recorded
 
 
@@ -155,7 +155,7 @@ def cmd_crlqas(args) -> int:
         now = [s for s in now if not _done_elsewhere(args.run_dir, name, "ddqn", s)]
         if not now:
             continue
-        grid = {"preset": "fast", "block": [_block(CONFIGS[name], seeds=sorted(set(now) | recorded))]}
+        grid = {"preset": "fast", "block": [_block(CONFIGS[name], seeds=sorted(set(now) | set(recorded)))]}
         only = [run_spec(name, s).name for s in now]
         print(sweep(grid, held, num_cpus=args.num_cpus, only=only).table(), flush=True)
     return 0
@@ -211,8 +211,10 @@ def cmd_random(args) -> int:
         config = CONFIGS[name]
         blocks, only, searches = [], [], []
         now, recorded = _seeds(args, name, config_dir(args.run_dir, name, "random"))
-        for seed in sorted(set(now) | recorded):
+        for seed in sorted(set(now) | set(recorded)):
             budget = _spent(args.run_dir, name, seed)
+            if budget is None and seed in recorded:  # the sweep directory's grid only grows: keep its record
+                budget = recorded[seed]["max_evaluations"]
             if budget is None:
                 print(f"{name} seed {seed}: CRLQAS run not finished, skipped", file=sys.stderr)
                 continue
@@ -455,7 +457,10 @@ def lowest_error(row: dict) -> float | None:
     is its *best circuit's* error, and the kit's best circuit is the shortest accurate one once
     there is one, which may be less accurate than the run's lowest."""
     steps = row.get("improvements") or []
-    return steps[-1]["error"] if steps else row.get("best_error")
+    if steps:
+        return steps[-1]["error"]
+    # without the record, the best circuit's error is the lowest only if it is not an accurate one
+    return None if row.get("best_accurate") else row.get("best_error")
 
 
 def _inf_if_none(x: float | None) -> float:
@@ -509,9 +514,11 @@ def markdown(entries: list[dict]) -> str:
 
 
 def comparison(entries: list[dict]) -> str:
-    """DDQN against each random method seed by seed, at equal evaluations (the random methods stop
-    at the DDQN seed's evaluations): accurate seeds, and on how many seeds the DDQN's lowest error
-    is lower, over the seeds both finished. Empty when no configuration has such seeds."""
+    """DDQN against each random method seed by seed at equal evaluations: over the seeds both
+    finished with the random method spending at least the DDQN seed's evaluations (a random run
+    stopped short, e.g. by its safety time limit, is left out and counted), the accurate seeds of
+    each, and on how many seeds the DDQN's lowest error is lower (ties said). Empty when no
+    configuration has such seeds."""
     lines = []
     for e in entries:
         rows = {a: {r["seed"]: r for r in _finished(e["methods"].get(a, []))[0]} for a, _, _ in METHODS}
@@ -520,17 +527,18 @@ def comparison(entries: list[dict]) -> str:
             continue
         cells = []
         for agent in ("random", "random-search"):
-            have = [s for s in seeds if s in rows[agent]]
+            both = [s for s in seeds if s in rows[agent]]
+            have = [s for s in both if (rows[agent][s]["evaluations"] or 0) >= (rows["ddqn"][s]["evaluations"] or 0)]
+            short = f" ({len(both) - len(have)} short of the budget, left out)" if len(have) < len(both) else ""
             if not have:
-                cells += ["-", "-"]
+                cells += ["-" + short, "-"]
                 continue
             ok = f"{sum(rows['ddqn'][s]['success'] for s in have)} vs {sum(rows[agent][s]['success'] for s in have)}"
-            lower = [
-                s
-                for s in have
-                if _inf_if_none(lowest_error(rows["ddqn"][s])) < _inf_if_none(lowest_error(rows[agent][s]))
-            ]
-            cells += [f"{ok} of {len(have)}", f"{len(lower)}/{len(have)}"]
+            ours = {s: _inf_if_none(lowest_error(rows["ddqn"][s])) for s in have}
+            theirs = {s: _inf_if_none(lowest_error(rows[agent][s])) for s in have}
+            lower = sum(ours[s] < theirs[s] for s in have)
+            tied = sum(ours[s] == theirs[s] for s in have)
+            cells += [f"{ok} of {len(have)}{short}", f"{lower}/{len(have)}" + (f" ({tied} tied)" if tied else "")]
         label = f"{e['problem']} `{e['noise']}`" + (" mitigated" if e["mitigate_readout"] else "")
         label += f" {e['shots']:.0e} shots" if e["shots"] else ""
         lines.append(f"| {label} | {', '.join(map(str, seeds))} | " + " | ".join(cells) + " |")
@@ -573,11 +581,13 @@ def details(entries: list[dict]) -> str:
             out.append(f"| {name} | {seeds} | {low} | {circuit} | {evals:.3g} | {wall:.0f} |")
             again = e.get("reoptimized") or {}
             if agent == "ddqn" and again:
-                ok = sum(r["error"] < 1.6e-3 for r in again.values())
+                accurate = [r for r in again.values() if r["error"] < 1.6e-3]
                 low = min(again.values(), key=lambda r: r["error"])
-                shape = f"{low['gates']}/{low['cnots']}"
+                # as for the methods: the shortest accurate circuit, else the most accurate
+                best = min(accurate, key=lambda r: (r["cnots"], r["gates"])) if accurate else low
+                circuit = f"{best['error']:.2e}, {best['gates']}/{best['cnots']}"
                 name = "CRLQAS best circuits, angles by exact-gradient Adam"
-                out.append(f"| {name} | {ok}/{len(again)} | {low['error']:.2e} | {low['error']:.2e}, {shape} | - | - |")
+                out.append(f"| {name} | {len(accurate)}/{len(again)} | {low['error']:.2e} | {circuit} | - | - |")
         b = e["baselines"] or {}
         for layers, h in sorted((b.get("hea") or {}).items()):
             shape = f"{h['gates']}/{h['cnots']}/{h['depth']}/{h['gates'] - h['cnots']}"
@@ -640,7 +650,7 @@ def figure(entry: dict):
         rows, _ = _finished(entry["methods"].get(agent, []))
         for i, r in enumerate(rows):
             steps = r.get("improvements") or []
-            if steps:
+            if steps and r.get("evaluations"):
                 x = [s["evaluations"] for s in steps] + [r["evaluations"]]
                 y = [s["error"] for s in steps] + [steps[-1]["error"]]
                 low.step(x, y, where="post", color=colour, alpha=0.8, label=label if i == 0 else None)

@@ -78,9 +78,14 @@ def test_table_counts_finished_seeds_only():
     spec = importlib.util.spec_from_file_location("results_grid_table", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    row = {"success": True, "best_error": 1e-3, "best_accurate": True, "best_gates": 9, "best_cnots": 4}
-    cell = module._method_cell([{**row, "finished": True}, {**row, "finished": False, "best_error": 1e-9}])
-    assert cell == "1/1 (+1 unfinished), 1.0e-03, 9/4"
+    row = {"success": True, "best_error": 1e-3, "best_accurate": True, "best_gates": 9, "best_cnots": 4,
+           "improvements": [{"error": 8e-4}]}  # fmt: skip
+    cell = module._method_cell(
+        [{**row, "finished": True}, {**row, "finished": False, "improvements": [{"error": 1e-9}]}]
+    )
+    assert cell == "1/1 (+1 unfinished), 8.0e-04, 9/4"
+    # an accurate seed without its record of improvements: its lowest error is unknown, not best_error
+    assert module._method_cell([{**row, "finished": True, "improvements": None}]) == "1/1, -, 9/4"
 
 
 def test_table_quotes_the_lowest_error_and_the_shortest_accurate_circuit_apart():
@@ -128,8 +133,8 @@ def test_table_into_a_document_replaces_only_between_the_markers(grid, tmp_path)
 def test_seeds_option_picks_some_seeds_and_refuses_others(grid):
     module, _ = grid
     args = module.argparse.Namespace(seeds=[2, 0])
-    assert module._seeds(args, "h2o-8q_none") == ([0, 2], set())  # the configuration's order
-    assert module._seeds(module.argparse.Namespace(seeds=None), "h2o-8q_none") == ([0, 1, 2], set())
+    assert module._seeds(args, "h2o-8q_none") == ([0, 2], {})  # the configuration's order
+    assert module._seeds(module.argparse.Namespace(seeds=None), "h2o-8q_none") == ([0, 1, 2], {})
     with pytest.raises(SystemExit, match=r"unknown seed\(s\) \[5\]"):
         module._seeds(module.argparse.Namespace(seeds=[5]), "h2o-8q_none")
 
@@ -145,8 +150,8 @@ def test_seeds_option_keeps_the_seeds_a_sweep_directory_holds(grid, tmp_path):
     held.mkdir()
     (held / GRID_FILE).write_text(json.dumps({"format": 1, "runs": [module.run_spec("lih-4q_none", 0).to_dict()]}))
     now, recorded = module._seeds(module.argparse.Namespace(seeds=[1]), "lih-4q_none", held)
-    assert (now, recorded) == ([1], {0})
-    check_sweep_dir(held, [module.run_spec("lih-4q_none", s) for s in sorted(set(now) | recorded)])  # accepted
+    assert (now, list(recorded)) == ([1], [0]) and recorded[0]["name"] == module.run_spec("lih-4q_none", 0).name
+    check_sweep_dir(held, [module.run_spec("lih-4q_none", s) for s in sorted({*now, *recorded})])  # accepted
     with pytest.raises(SweepError, match="holds the sweep of another grid"):
         check_sweep_dir(held, [module.run_spec("lih-4q_none", 1)])  # what seed 1 alone would give
 
@@ -206,12 +211,55 @@ def test_comparison_counts_seed_by_seed_over_the_seeds_both_finished(grid):
     module, _ = grid
 
     def row(seed, error, success=False, finished=True):
-        return {"seed": seed, "finished": finished, "success": success, "best_error": error, "improvements": None}
+        return {"seed": seed, "finished": finished, "success": success, "best_error": error,
+                "best_accurate": success, "improvements": [{"error": error}], "evaluations": 100}  # fmt: skip
 
     entry = {"problem": "LiH-4q", "noise": "none", "mitigate_readout": False, "shots": None,
              "methods": {"ddqn": [row(0, 1e-3, True), row(1, 3e-3), row(2, 2e-3)],
                          "random": [row(0, 5e-3), row(1, 3e-3), row(2, 9e-3, finished=False), row(3, 1e-4, True)],
                          "random-search": [row(0, 4e-3, True)]}}  # fmt: skip
     text = module.comparison([entry])
-    assert "| LiH-4q `none` | 0, 1 | 1 vs 0 of 2 | 1/2 | 1 vs 1 of 1 | 1/1 |" in text
+    assert "| LiH-4q `none` | 0, 1 | 1 vs 0 of 2 | 1/2 (1 tied) | 1 vs 1 of 1 | 1/1 |" in text
+    # a random run that spent fewer evaluations than the DDQN seed is not an equal-budget control
+    entry["methods"]["random"][0]["evaluations"] = 10
+    text = module.comparison([entry])
+    assert "| 0, 1 | 0 vs 0 of 1 (1 short of the budget, left out) | 0/1 (1 tied) |" in text
     assert module.comparison([{**entry, "methods": {"ddqn": [row(0, 1e-3)], "random": [], "random-search": []}}]) == ""
+
+
+def test_random_step_keeps_a_recorded_seed_whose_crlqas_budget_is_gone(tmp_path, monkeypatch, capsys):
+    """The random sweep directory records seed 1 (budget 555) but grid.json no longer has its CRLQAS
+    row: ``random --seeds 0`` still names seed 1 in the sweep's grid with its recorded budget (the
+    directory's grid must not shrink), makes seed 0 only, and does not call seed 1 skipped."""
+    from crlqas_kit import sweep as sweep_module
+    from crlqas_kit.sweep.grid import GRID_FILE, expand
+
+    spec = importlib.util.spec_from_file_location("results_grid_random", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    done = {"finished": True, "success": False, "best_error": 5e-3}
+    entry = {"name": "lih-6q_none", "methods": {"ddqn": [{**done, "seed": 0, "evaluations": 1234}], "random": [],
+             "random-search": [{**done, "seed": 0, "evaluations": 1234}]}}  # fmt: skip
+    previous = tmp_path / "grid.json"
+    previous.write_text(json.dumps({"entries": [entry]}))
+    monkeypatch.setattr(module, "OUT_JSON", previous)
+    run_dir = tmp_path / "runs"
+    held = module.config_dir(run_dir, "lih-6q_none", "random")
+    held.mkdir(parents=True)
+    old = module.run_spec("lih-6q_none", 1, "random", **module._random_settings("lih-6q_none", 555))
+    (held / GRID_FILE).write_text(json.dumps({"format": 1, "runs": [old.to_dict()]}))
+    calls = []
+
+    class Result:
+        def table(self):
+            return ""
+
+    def record(grid, out, num_cpus=None, only=None):
+        calls.append(({r.name: r.max_evaluations for r in expand(grid)}, only))
+        return Result()
+
+    monkeypatch.setattr(sweep_module, "sweep", record)
+    assert module.main(["random", "--run-dir", str(run_dir), "--only", "lih-6q_none", "--seeds", "0"]) == 0
+    new = module.run_spec("lih-6q_none", 0, "random", **module._random_settings("lih-6q_none", 1234))
+    assert calls == [({new.name: 1234, old.name: 555}, [new.name])]
+    assert "skipped" not in capsys.readouterr().err

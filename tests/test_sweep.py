@@ -332,22 +332,23 @@ def test_a_grid_that_adds_runs_is_allowed(swept, tmp_path):
     assert states.pop("H2-2q_none_fast_seed2") == "new" and set(states.values()) == {"finished"}
 
 
-def test_only_makes_the_named_runs_and_leaves_the_others(swept, ray_head, worker_env, tmp_path, capsys):
-    """A grown grid (seeds 2 and 3 added) swept with ``--only`` seed 2: seed 2 is made, seed 3 is
-    recorded in the grid but not started (no directory), the finished runs are untouched; the table
-    says which runs were not selected."""
+def test_only_makes_the_named_runs_and_leaves_the_others(swept, ray_head, worker_env, tmp_path):
+    """A grown grid (seeds 2 and 3 added) swept with ``only`` seed 2 (given as a generator): seed 2
+    is made, seed 3 is recorded in the grid but not started (no directory), the finished runs are
+    untouched; the summary and the progress notes say which runs were not selected."""
     out = tmp_path / "subset"
     shutil.copytree(swept[0], out)
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("checkpoint.npz")}
-    rc, stdout, stderr = run(capsys, "sweep", "--problem", "H2-2q", "--noise", *NOISES, "--seeds", 0, 1, 2, 3,
-                             "--episodes", EPISODES, "--address", ray_head, "--only", "H2-2q_none_fast_seed2",
-                             "--out", out)  # fmt: skip
-    assert rc == 0, stderr
-    assert "not selected" in stderr
+    stream = io.StringIO()
+    only = (name for name in ["H2-2q_none_fast_seed2"])
+    result = sweep(grid(seeds=[0, 1, 2, 3]), out, address=ray_head, env=worker_env, stream=stream, only=only)
+    assert not result.failed and not result.interrupted
+    assert "1 of 8 runs to make (4 finished, 0 to resume, 3 not selected)" in stream.getvalue()
     summary = json.loads((out / SUMMARY_FILE).read_text())["runs"]
     assert summary["H2-2q_none_fast_seed2"]["status"] == "finished"
     assert summary["H2-2q_none_fast_seed3"]["status"] == "not run"
-    assert summary["H2-2q_depolarizing_fast_seed3"]["status"] == "not run"
+    assert summary["H2-2q_depolarizing_fast_seed2"]["status"] == "not run"
+    assert {summary[f"H2-2q_{n}_fast_seed{s}"]["status"] for n in NOISES for s in SEEDS} == {"skipped"}
     assert not (out / "H2-2q_none_fast_seed3").exists() and (out / "H2-2q_none_fast_seed2" / "config.json").exists()
     assert len(json.loads((out / GRID_FILE).read_text())["runs"]) == 8  # the grown grid is recorded
     assert {p: p.stat().st_mtime_ns for p in out.rglob("checkpoint.npz") if p in stamps} == stamps
@@ -360,13 +361,16 @@ def test_only_must_name_runs_of_the_grid(swept, capsys):
     from crlqas_kit.sweep import SweepError
 
     out = swept[0]
+    before = sorted(str(p) for p in out.rglob("*"))
     rc, stdout, stderr = run(capsys, "sweep", "--problem", "H2-2q", "--noise", *NOISES, "--seeds", *SEEDS,
                              "--episodes", EPISODES, "--address", "127.0.0.1:1", "--only", "H2-2q_none_fast_seed7",
                              "--out", out)  # fmt: skip
     line = assert_one_line_error(rc, stdout, stderr)
     assert "only names runs not in the grid: ['H2-2q_none_fast_seed7']" in line
-    with pytest.raises(SweepError, match="list of run names"):
-        sweep(grid(), out, only="H2-2q_none_fast_seed0")
+    for bad in ("H2-2q_none_fast_seed0", [], [3]):  # a bare string, nothing, not names
+        with pytest.raises(SweepError, match="non-empty list of run names"):
+            sweep(grid(), out, only=bad)
+    assert sorted(str(p) for p in out.rglob("*")) == before  # nothing written
 
 
 # ----------------------------------------------------------------------------- (4) errors

@@ -139,16 +139,19 @@ def sweep(
         raise SweepError(
             "num_cpus sets up a local Ray instance; a cluster's nodes set theirs with ray start --num-cpus"
         )
+    selected = {run.name for run in runs}
     if only is not None:
-        if isinstance(only, str) or not all(isinstance(name, str) for name in only):
-            raise SweepError(f"only must be a list of run names, got {only!r}")
-        unknown = sorted(set(only) - {run.name for run in runs})
+        given, only = only, None if isinstance(only, str) else list(only)  # a generator is read once
+        if not only or not all(isinstance(name, str) for name in only):
+            raise SweepError(f"only must be a non-empty list of run names, got {given!r}")
+        unknown = sorted(set(only) - selected)
         if unknown:
-            raise SweepError(f"only names runs not in the grid: {unknown}; the grid's runs: {[r.name for r in runs]}")
+            raise SweepError(f"only names runs not in the grid: {unknown}; the grid's runs: {sorted(selected)}")
+        selected = set(only)
     out = Path(out)
     recorded = check_sweep_dir(out, runs)
     states = {run.name: run_state(out / run.name, run) for run in runs}
-    todo = [run for run in runs if states[run.name] != "finished" and (only is None or run.name in only)]
+    todo = [run for run in runs if states[run.name] != "finished" and run.name in selected]
     ray = import_ray() if todo else None  # before anything is written
     out.mkdir(parents=True, exist_ok=True)
     known = {r.name for r in runs}
@@ -162,11 +165,11 @@ def sweep(
     errors: dict[str, str] = {}
     timings: dict[str, Any] = {"submitted": {}, "attempts_before": {}, "ray_init_seconds": None}
     interrupted = False
-    left = [run.name for run in runs if states[run.name] != "finished" and run not in todo]
+    left = [run.name for run in runs if states[run.name] != "finished" and run.name not in selected]
     for name in left:
         board.set(name, "not run")
     if left:
-        board.note(f"sweep: {len(left)} unfinished runs not selected (only=): left as they are")
+        board.note(f"sweep: {len(left)} unfinished runs not selected (--only / only=): left as they are")
     if not todo:
         board.note(
             f"sweep: the selected runs of {out} are finished: nothing to do"
@@ -175,8 +178,10 @@ def sweep(
         )
     else:
         board.note(
-            f"sweep: {len(todo)} of {len(runs)} runs to make ({len(runs) - len(todo)} finished, "
-            f"{sum(states[r.name] == 'partial' for r in todo)} to resume) in {out}"
+            f"sweep: {len(todo)} of {len(runs)} runs to make ({len(status)} finished, "
+            f"{sum(states[r.name] == 'partial' for r in todo)} to resume"
+            + (f", {len(left)} not selected" if left else "")
+            + f") in {out}"
         )
         interrupted = _drive(
             ray,
