@@ -551,6 +551,44 @@ def comparison(entries: list[dict]) -> str:
     return "\n".join([head, *lines]) + "\n"
 
 
+def _seed_list(seeds) -> str:
+    seeds = sorted(seeds)
+    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
+
+
+def missing(entries: list[dict]) -> str:
+    """What the grid still lacks, per configuration (from grid.json and :data:`CONFIGS`): CRLQAS
+    seeds not finished (with their wall-time limits: the core-hours they need) and finished CRLQAS
+    seeds without their equal-evaluation random agent or random search, with the range of the
+    random methods' wall time over the CRLQAS seed's measured so far. Empty when complete."""
+    by_name = {e["name"]: e for e in entries}
+    lines, hours, ratios = [], 0.0, []
+    for name, config in CONFIGS.items():
+        methods = by_name.get(name, {}).get("methods", {})
+        done = {a: {r["seed"]: r for r in _finished(methods.get(a, []))[0]} for a, _, _ in METHODS}
+        for agent, _, _ in METHODS[1:]:
+            ratios += [r["seconds"] / done["ddqn"][s]["seconds"] for s, r in done[agent].items() if s in done["ddqn"]]
+        parts = []
+        crlqas = [s for s in config["seeds"] if s not in done["ddqn"]]
+        if crlqas:
+            hours += len(crlqas) * config["time_limit"] / 3600
+            parts.append(f"CRLQAS {_seed_list(crlqas)} ({config['time_limit'] / 60:.0f} min each)")
+        for agent, label, _ in METHODS[1:]:
+            lacking = [s for s in done["ddqn"] if s not in done[agent]]
+            if lacking:
+                parts.append(f"{label} {_seed_list(lacking)}")
+        if parts:
+            lines.append(f"- `{name}`: " + "; ".join(parts))
+    if not lines:
+        return ""
+    spread = f", which have taken {min(ratios):.1f}-{max(ratios):.1f}x a CRLQAS seed's wall time" if ratios else ""
+    head = (
+        f"Not run yet: {hours:.1f} core-hours of CRLQAS seeds, then their random agents and random searches at "
+        f"equal evaluations{spread}:\n\n"
+    )
+    return head + "\n".join(lines) + "\n"
+
+
 def details(entries: list[dict]) -> str:
     """Per configuration, one row per method: every column the issue asks for."""
     out = []
@@ -699,6 +737,9 @@ def cmd_table(args) -> int:
     if versus:
         text += "DDQN against the random methods at equal evaluations, seed by seed (seeds both finished):\n\n"
         text += versus + "\n"
+    todo = missing(entries)
+    if todo:
+        text += todo + "\n"
     text += details(entries)
     if args.into is None:
         print(text)

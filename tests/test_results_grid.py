@@ -263,3 +263,22 @@ def test_random_step_keeps_a_recorded_seed_whose_crlqas_budget_is_gone(tmp_path,
     new = module.run_spec("lih-6q_none", 0, "random", **module._random_settings("lih-6q_none", 1234))
     assert calls == [({new.name: 1234, old.name: 555}, [new.name])]
     assert "skipped" not in capsys.readouterr().err
+
+
+def test_missing_lists_unfinished_crlqas_seeds_and_absent_controls(grid):
+    """LiH-6q: CRLQAS seed 0 finished (3600 s) with its random agent (1800 s: 0.5x), seed 1
+    finished without controls, seed 2 unfinished: seed 2's hour is counted, seed 1's controls and
+    seed 0's random search are listed; a complete configuration is not mentioned."""
+    module, _ = grid
+    done = {"finished": True, "success": False, "best_error": 5e-3}
+    lih6 = {"name": "lih-6q_none", "methods": {
+        "ddqn": [{**done, "seed": 0, "seconds": 3600.0}, {**done, "seed": 1, "seconds": 3600.0},
+                 {**done, "seed": 2, "finished": False, "seconds": 10.0}],
+        "random": [{**done, "seed": 0, "seconds": 1800.0}], "random-search": []}}  # fmt: skip
+    full = {s: [{**done, "seed": k, "seconds": 60.0} for k in (0, 1, 2)] for s in ("ddqn", "random", "random-search")}
+    text = module.missing([lih6, {"name": "h2-2q_none", "methods": full}])
+    assert "- `lih-6q_none`: CRLQAS seed 2 (60 min each); random agent seed 1; random search seeds 0, 1\n" in text
+    assert "`h2-2q_none`" not in text and "taken 0.5-1.0x a CRLQAS seed's wall time" in text
+    # every other configuration lacks all three CRLQAS seeds: their hours add up
+    others = sum(3 * c["time_limit"] for n, c in module.CONFIGS.items() if n not in ("lih-6q_none", "h2-2q_none"))
+    assert f"Not run yet: {(others + 3600) / 3600:.1f} core-hours" in text
