@@ -106,9 +106,8 @@ def _run(config, key, seeds, callbacks, should_stop, resume) -> Results:
         if config.agent == "random-search":
             from .baselines.random_search import random_search
 
-            if resume is not None:
-                raise ValueError("a random-search run cannot be resumed (it keeps no training state); start a new one")
-            return random_search(config, key, seeds=seeds, callbacks=callbacks, should_stop=should_stop)
+            results = None if resume is None else resume[1]  # its logs are its state: no train state
+            return random_search(config, key, seeds=seeds, callbacks=callbacks, should_stop=should_stop, resume=results)
         return _search(config, key, seeds, callbacks, should_stop, resume)
 
 
@@ -234,9 +233,12 @@ def load_checkpoint(path: str | Path) -> tuple[Any, Results]:
     ``checkpoint.npz`` is damaged or does not match, the previous checkpoint
     ``checkpoint.prev.npz`` is used; every such repair is reported as a
     :class:`~crlqas_kit.results.ResumeWarning`. Neither usable: a ``ValueError`` naming both.
+    A random-search run has no training state: ``(None, results)`` (its logs are its state).
     """
     path = Path(path)
     run = load_run(path)
+    if run.config.agent == "random-search":  # no training state: its logs are all it needs
+        return None, run
     files = checkpoint_files(path)
     if not files:
         raise ValueError(f"{path} has no checkpoint.npz to resume from")

@@ -6,7 +6,8 @@ Every step is resumable and skips what is done. The run directories (default
 are not committed) survive a new clone but not a new machine: what survives is ``grid.json``.
 ``collect`` keeps its finished rows (and baselines) for runs whose directories are gone, and the
 random methods take a CRLQAS seed's spent evaluations from it, so a grid can grow over many
-machines; a run interrupted with its machine is lost and restarts. A sweep's workers run the code its
+machines; a run interrupted with its machine is lost and restarts (on the same machine, every
+method resumes: the sweeps from their checkpoints, random search from its logs). A sweep's workers run the code its
 driver read at the start (docs/scaling.md), so the checkout may be edited meanwhile; a random
 search (a subprocess per seed) imports the checkout when it starts. Each configuration has its own directory
 ``<run-dir>/<name>/`` with one sweep per method (``crlqas/``, ``random/``; a sweep directory holds
@@ -233,12 +234,16 @@ def cmd_random(args) -> int:
             out = config_dir(args.run_dir, name, "random-search") / run_spec(name, seed).name
             if (out / "config.json").exists() and _finished_search(out, budget):
                 continue
-            cmd = [sys.executable, "-m", "crlqas_kit.cli", "search", "--agent", "random-search", "--preset", "fast"]
-            cmd += ["--problem", config["problem"], "--noise", config["noise"], "--seeds", str(seed)]
+            cmd = [sys.executable, "-m", "crlqas_kit.cli", "search"]
+            if (out / "config.json").exists():  # an unfinished one resumes (its logs are its state)
+                cmd += ["--resume", str(out)]
+            else:
+                cmd += ["--agent", "random-search", "--preset", "fast", "--problem", config["problem"]]
+                cmd += ["--noise", config["noise"], "--seeds", str(seed)]
+                cmd += ["--shots", str(config["shots"])] if config["shots"] else []
+                cmd += ["--mitigate-readout"] if config["mitigate_readout"] else []
+                cmd += ["--force"] if out.exists() else []  # a directory without a run (a failed start)
             cmd += ["--episodes", str(EPISODES), "--max-evaluations", str(budget), "--time-limit", str(limit)]
-            cmd += ["--shots", str(config["shots"])] if config["shots"] else []
-            cmd += ["--mitigate-readout"] if config["mitigate_readout"] else []
-            cmd += ["--force"] if out.exists() else []  # random search cannot resume: an unfinished one restarts
             print(" ".join(cmd[2:]), file=sys.stderr, flush=True)
             rc = subprocess.run(cmd + ["--quiet", "--out", str(out)], cwd=ROOT).returncode
             if rc != 0:

@@ -405,3 +405,20 @@ def test_a_directory_that_is_not_a_run_is_refused(capsys, tmp_path):
     (tmp_path / "thesis.tex").write_text("x")
     rc, _, stderr = run(capsys, "search", "--episodes", "2", "--out", tmp_path, "--quiet")
     assert rc == 2 and "is not empty and holds no run" in stderr and stderr.count("\n") == 1
+
+
+def test_random_search_resumes_from_its_run_directory(capsys, tmp_path):
+    """``crlqas search --resume`` continues a random search (its logs are its state) to the run
+    made in one go."""
+    common = ("--problem", "H2-2q", "--agent", "random-search", "--quiet")
+    rc, _, err = run(capsys, "search", *common, "--episodes", "2", "--out", tmp_path / "part")
+    assert rc == 0, err
+    rc, _, err = run(
+        capsys, "search", "--resume", tmp_path / "part", "--episodes", "4", "--quiet", "--out", tmp_path / "part"
+    )
+    assert rc == 0, err
+    rc, _, err = run(capsys, "search", *common, "--episodes", "4", "--out", tmp_path / "whole")
+    assert rc == 0, err
+    strip = lambda path: [{k: v for k, v in e.items() if k != "seconds"} for e in load_run(path).episodes]  # noqa: E731
+    assert strip(tmp_path / "part") == strip(tmp_path / "whole") and len(strip(tmp_path / "whole")) == 4
+    assert load_run(tmp_path / "part").evaluations == load_run(tmp_path / "whole").evaluations

@@ -605,5 +605,25 @@ def test_random_search_records_chemical_accuracy_and_evaluations():
     circuit = record_to_circuit(best["circuit"])
     assert expectation(circuit, PROBLEM.hamiltonian) == pytest.approx(best["exact_energy"], abs=1e-9)
     assert log(random_search(cfg, SEED).episodes) == log(res.episodes)  # deterministic, same entry point
-    with pytest.raises(ValueError, match="cannot be resumed"):
-        search(cfg, SEED, resume=(None, res))
+
+
+def test_random_search_resumes_exactly(tmp_path):
+    """Two seeds, 4 circuits each, in one go; against: 2 circuits saved to a run directory, then
+    resumed from it (load_checkpoint: no training state) to 4; and a log where seed 0's second
+    circuit is missing (a turn cut short), resumed to 4. The logs (without wall times, in
+    (episode, seed) order), evaluations and best circuits are the uninterrupted run's."""
+    cfg = CFG.replace(agent="random-search", episodes=4)
+    whole = search(cfg, seeds=[0, 3])
+    search(cfg.replace(episodes=2), seeds=[0, 3], out=tmp_path / "run")
+    state, saved = load_checkpoint(tmp_path / "run")
+    assert state is None and len(saved.episodes) == 4
+    again = search(cfg, resume=(state, saved), out=tmp_path / "run")
+    assert log(again.episodes) == log(whole.episodes) == log(load_run(tmp_path / "run").episodes)
+    assert again.evaluations == whole.evaluations and not again.stopped
+    errors = lambda r: {s: sorted(b["error"] for b in v) for s, v in r.best.items()}  # noqa: E731
+    assert errors(again) == errors(whole)
+    cut = search(cfg.replace(episodes=2), seeds=[0, 3])
+    cut.episodes = [e for e in cut.episodes if (e["seed"], e["episode"]) != (0, 2)]
+    again = search(cfg, resume=(None, cut))
+    order = lambda r: sorted(r.episodes, key=lambda e: (e["episode"], e["seed"]))  # noqa: E731
+    assert log(order(again)) == log(order(whole)) and again.evaluations == whole.evaluations

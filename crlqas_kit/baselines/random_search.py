@@ -78,6 +78,12 @@ def _sample(key: jax.Array, params: qas_env.EnvParams) -> dict[str, jnp.ndarray]
 _SAMPLE = jax.jit(_sample)
 
 
+@jax.jit
+def _advance(key: jax.Array, n: jax.Array) -> jax.Array:
+    """``key`` after ``n`` episodes: each episode keeps the first half of ``jax.random.split``."""
+    return jax.lax.fori_loop(0, n, lambda i, k: jax.random.split(k)[0], key)
+
+
 @x64
 def random_search(
     config,
@@ -86,25 +92,37 @@ def random_search(
     seeds: Sequence[int] | None = None,
     callbacks: Sequence[Callable[[dict[str, Any]], Any]] = (),
     should_stop: Callable[[], bool] | None = None,
+    resume: Results | None = None,
 ) -> Results:
     """Random search with ``config`` (a :class:`~crlqas_kit.search_config.SearchConfig`): its
     problem, noise, environment and inner optimiser; ``config.episodes`` circuits per seed.
 
     Seeds take turns, one circuit each; ``should_stop()`` is polled between circuits. The
     results have the run-directory format of a CRLQAS search (``agent = "random-search"``).
+    ``resume``: the results of a stopped random search (:func:`~crlqas_kit.results.load_run`):
+    continued exactly, as if never stopped. Its logs are its whole state: each seed's key is
+    its seed's key advanced by the episodes it logged, its evaluations those of its last episode.
     """
     problem = load_problem(config.problem)
     params = make_env_params(config, problem)
     seed_list = list(seeds) if seeds is not None else [key if isinstance(key, int) else 0]
-    keys = {s: jax.random.key(s) for s in seed_list}
-    results = Results(config=config, seeds=seed_list, problem=problem.summary())
-    spent = dict.fromkeys(seed_list, 0)
-    t0 = time.perf_counter()
-    for episode in range(1, config.episodes + 1):
+    if resume is not None:  # the run's own seeds, whatever key/seeds were passed
+        results, seed_list = resume, list(resume.seeds)
+        results.config, results.stopped = config, False  # e.g. more episodes
+    else:
+        results = Results(config=config, seeds=seed_list, problem=problem.summary())
+    done = {s: len(results.episodes_of(s)) for s in seed_list}
+    keys = {s: _advance(jax.random.key(s), done[s]) for s in seed_list}
+    spent = {s: int(results.episodes_of(s)[-1]["evaluations"]) if done[s] else 0 for s in seed_list}
+    t0 = time.perf_counter() - results.seconds
+    for episode in range(min(done.values()) + 1, config.episodes + 1):
         if should_stop is not None and should_stop():
             results.stopped = True
             break
         for seed in seed_list:
+            if done[seed] >= episode:  # an interrupted turn: this seed drew its circuit already
+                continue
+            done[seed] = episode
             keys[seed], k = jax.random.split(keys[seed])
             out = jax.device_get(_SAMPLE(k, params))
             spent[seed] += int(out["evaluations"])
