@@ -518,12 +518,17 @@ def markdown(entries: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: errors closer than this (Ha) are a tie in :func:`comparison`: e.g. two runs reaching the same
+#: optimum by different circuits and angles (H2O-8q seed 0: 1.1670824 and 1.1670844 mHa, 2e-9 Ha apart)
+TIE = 1e-6
+
+
 def comparison(entries: list[dict]) -> str:
     """DDQN against each random method seed by seed at equal evaluations: over the seeds both
     finished with the random method spending at least the DDQN seed's evaluations (a random run
     stopped short, e.g. by its safety time limit, is left out and counted), the accurate seeds of
-    each, and on how many seeds the DDQN's lowest error is lower (ties said). Empty when no
-    configuration has such seeds."""
+    each, and on how many seeds the DDQN's lowest error is lower (by more than :data:`TIE`; ties
+    said). Empty when no configuration has such seeds."""
     lines = []
     for e in entries:
         rows = {a: {r["seed"]: r for r in _finished(e["methods"].get(a, []))[0]} for a, _, _ in METHODS}
@@ -541,8 +546,8 @@ def comparison(entries: list[dict]) -> str:
             ok = f"{sum(rows['ddqn'][s]['success'] for s in have)} vs {sum(rows[agent][s]['success'] for s in have)}"
             ours = {s: _inf_if_none(lowest_error(rows["ddqn"][s])) for s in have}
             theirs = {s: _inf_if_none(lowest_error(rows[agent][s])) for s in have}
-            lower = sum(ours[s] < theirs[s] for s in have)
-            tied = sum(ours[s] == theirs[s] for s in have)
+            tied = sum(abs(ours[s] - theirs[s]) <= TIE or ours[s] == theirs[s] for s in have)  # inf == inf
+            lower = sum(ours[s] < theirs[s] - TIE for s in have)
             cells += [f"{ok} of {len(have)}{short}", f"{lower}/{len(have)}" + (f" ({tied} tied)" if tied else "")]
         label = f"{e['problem']} `{e['noise']}`" + (" mitigated" if e["mitigate_readout"] else "")
         label += f" {e['shots']:.0e} shots" if e["shots"] else ""

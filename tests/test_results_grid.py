@@ -224,6 +224,12 @@ def test_comparison_counts_seed_by_seed_over_the_seeds_both_finished(grid):
     entry["methods"]["random"][0]["evaluations"] = 10
     text = module.comparison([entry])
     assert "| 0, 1 | 0 vs 0 of 1 (1 short of the budget, left out) | 0/1 (1 tied) |" in text
+    # errors 1e-12 Ha apart (the same optimum found twice) are a tie, 2e-6 Ha apart are not
+    entry["methods"]["random"][0]["evaluations"] = 100
+    entry["methods"]["random"][0]["improvements"] = [{"error": 1e-3 - 1e-12}]
+    assert "| 0, 1 | 1 vs 0 of 2 | 0/2 (2 tied) |" in module.comparison([entry])
+    entry["methods"]["random"][0]["improvements"] = [{"error": 1e-3 + 2e-6}]
+    assert "| 0, 1 | 1 vs 0 of 2 | 1/2 (1 tied) |" in module.comparison([entry])
     assert module.comparison([{**entry, "methods": {"ddqn": [row(0, 1e-3)], "random": [], "random-search": []}}]) == ""
 
 
