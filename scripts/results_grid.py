@@ -39,9 +39,9 @@ one grid) and ``random-search/``::
   configuration's noise by exact-gradient Adam (its angles and 2 random starts): whether the found
   circuit itself could be accurate, i.e. what the inner SPSA left on the table.
 * ``collect``: ``benchmarks/results/grid.json``, the raw numbers: every seed of every method (success,
-  first accurate episode and its time, best error, the best circuit's gates / CNOTs / depth /
-  rotations and QASM, objective evaluations, wall time, learning curves in windows of 50
-  episodes) and the baselines' results.
+  first accurate episode and its time, accurate episodes (all, and in the last 1000), best error,
+  the best circuit's gates / CNOTs / depth / rotations and QASM, objective evaluations, wall time,
+  learning curves in windows of 50 episodes) and the baselines' results.
 * ``table``: the Markdown tables of docs/results.md from ``grid.json`` alone (no run directories).
 * ``figures``: per configuration where a random method ran beside CRLQAS, the lowest error so far
   against objective evaluations and the share of accurate episodes, every seed of every method
@@ -384,6 +384,8 @@ def _seed_row(path: Path, finished: bool, seed: int) -> dict | None:
         best_accurate=bool(best and best["chemically_accurate"]),
         best_rotations=None if circuit is None else circuit.counts()["rotations"],
         best_qasm=None if circuit is None else to_qasm(circuit),
+        accurate_episodes=sum(bool(e["chemically_accurate"]) for e in run.episodes_of(seed)),
+        accurate_in_last_1000=sum(bool(e["chemically_accurate"]) for e in run.episodes_of(seed)[-1000:]),
         curve=learning_stats(run.episodes_of(seed), window=50),
         improvements=improvements(run.episodes_of(seed)),
     )
