@@ -300,7 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
         "seed is faster)",
     )
     se.add_argument("--config", help="a JSON/TOML SearchConfig file (overrides --problem/--preset)")
-    se.add_argument("--resume", metavar="DIR", help="continue a saved run exactly from its checkpoint")
+    se.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue a saved run exactly from its checkpoint (a random search: from its logs)",
+    )
     se.add_argument(
         "--time-limit",
         type=float,

@@ -238,6 +238,9 @@ def load_checkpoint(path: str | Path) -> tuple[Any, Results]:
     path = Path(path)
     run = load_run(path)
     if run.config.agent == "random-search":  # no training state: its logs are all it needs
+        for seed in run.seeds:  # config.json is written before the logs: the logs decide
+            logged = run.episodes_of(seed)
+            run.evaluations[seed] = int(logged[-1]["evaluations"]) if logged else 0
         return None, run
     files = checkpoint_files(path)
     if not files:

@@ -236,6 +236,13 @@ def cmd_random(args) -> int:
                 continue
             cmd = [sys.executable, "-m", "crlqas_kit.cli", "search"]
             if (out / "config.json").exists():  # an unfinished one resumes (its logs are its state)
+                from crlqas_kit.results import load_run
+
+                limit -= load_run(out).seconds  # the safety limit counts over resumes, as the sweeps' do
+                if limit <= 0:
+                    print(f"{name} seed {seed}: random search stopped by its time limit short of its "
+                          "evaluations; not resumed", file=sys.stderr)  # fmt: skip
+                    continue
                 cmd += ["--resume", str(out)]
             else:
                 cmd += ["--agent", "random-search", "--preset", "fast", "--problem", config["problem"]]
@@ -459,11 +466,15 @@ def _finished(rows: list[dict]) -> tuple[list[dict], str]:
     return done, f" (+{running} unfinished)" if running else ""
 
 
-def lowest_error(row: dict) -> float | None:
-    """A seed's lowest error over all its episodes (its last improvement). The row's ``best_error``
-    is its *best circuit's* error, and the kit's best circuit is the shortest accurate one once
-    there is one, which may be less accurate than the run's lowest."""
+def lowest_error(row: dict, within: int | None = None) -> float | None:
+    """A seed's lowest error over all its episodes (its last improvement), or over those that
+    ended within ``within`` objective evaluations. The row's ``best_error`` is its *best
+    circuit's* error, and the kit's best circuit is the shortest accurate one once there is one,
+    which may be less accurate than the run's lowest."""
     steps = row.get("improvements") or []
+    if within is not None and steps:
+        steps = [s for s in steps if s["evaluations"] is not None and s["evaluations"] <= within]
+        return steps[-1]["error"] if steps else float("inf")  # nothing yet within the budget
     if steps:
         return steps[-1]["error"]
     # without the record, the best circuit's error is the lowest only if it is not an accurate one
@@ -520,9 +531,10 @@ def markdown(entries: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: errors closer than this (Ha) are a tie in :func:`comparison`: e.g. two runs reaching the same
-#: optimum by different circuits and angles (H2O-8q seed 0: 1.1670824 and 1.1670844 mHa, 2e-9 Ha apart)
-TIE = 1e-6
+#: errors closer than this (Ha) are a tie in :func:`comparison`: two runs reaching the same optimum
+#: by different circuits and angles (H2O-8q seed 0: 1.1670824 and 1.1670844 mHa, 2e-9 Ha apart),
+#: while noiseless H2 errors of 1e-6 and 2e-6 Ha stay apart
+TIE = 1e-8
 
 
 def comparison(entries: list[dict]) -> str:
@@ -546,11 +558,16 @@ def comparison(entries: list[dict]) -> str:
                 cells += ["-" + short, "-"]
                 continue
             ok = f"{sum(rows['ddqn'][s]['success'] for s in have)} vs {sum(rows[agent][s]['success'] for s in have)}"
-            ours = {s: _inf_if_none(lowest_error(rows["ddqn"][s])) for s in have}
-            theirs = {s: _inf_if_none(lowest_error(rows[agent][s])) for s in have}
-            tied = sum(abs(ours[s] - theirs[s]) <= TIE or ours[s] == theirs[s] for s in have)  # inf == inf
-            lower = sum(ours[s] < theirs[s] - TIE for s in have)
-            cells += [f"{ok} of {len(have)}{short}", f"{lower}/{len(have)}" + (f" ({tied} tied)" if tied else "")]
+            # the random method's lowest error within the DDQN seed's evaluations (it may overrun by a chunk)
+            ours = {s: lowest_error(rows["ddqn"][s]) for s in have}
+            theirs = {s: lowest_error(rows[agent][s], within=rows["ddqn"][s]["evaluations"]) for s in have}
+            known = [s for s in have if ours[s] is not None and theirs[s] is not None]
+            tied = sum(abs(ours[s] - theirs[s]) <= TIE or ours[s] == theirs[s] for s in known)  # inf == inf
+            lower = sum(ours[s] < theirs[s] - TIE for s in known)
+            notes = [f"{tied} tied"] if tied else []
+            notes += [f"{len(have) - len(known)} unknown"] if len(known) < len(have) else []
+            note = f" ({', '.join(notes)})" if notes else ""
+            cells += [f"{ok} of {len(have)}{short}", f"{lower}/{len(known)}{note}"]
         label = f"{e['problem']} `{e['noise']}`" + (" mitigated" if e["mitigate_readout"] else "")
         label += f" {e['shots']:.0e} shots" if e["shots"] else ""
         lines.append(f"| {label} | {', '.join(map(str, seeds))} | " + " | ".join(cells) + " |")

@@ -212,7 +212,8 @@ def test_comparison_counts_seed_by_seed_over_the_seeds_both_finished(grid):
 
     def row(seed, error, success=False, finished=True):
         return {"seed": seed, "finished": finished, "success": success, "best_error": error,
-                "best_accurate": success, "improvements": [{"error": error}], "evaluations": 100}  # fmt: skip
+                "best_accurate": success, "improvements": [{"error": error, "evaluations": 50}],
+                "evaluations": 100}  # fmt: skip
 
     entry = {"problem": "LiH-4q", "noise": "none", "mitigate_readout": False, "shots": None,
              "methods": {"ddqn": [row(0, 1e-3, True), row(1, 3e-3), row(2, 2e-3)],
@@ -226,10 +227,16 @@ def test_comparison_counts_seed_by_seed_over_the_seeds_both_finished(grid):
     assert "| 0, 1 | 0 vs 0 of 1 (1 short of the budget, left out) | 0/1 (1 tied) |" in text
     # errors 1e-12 Ha apart (the same optimum found twice) are a tie, 2e-6 Ha apart are not
     entry["methods"]["random"][0]["evaluations"] = 100
-    entry["methods"]["random"][0]["improvements"] = [{"error": 1e-3 - 1e-12}]
+    entry["methods"]["random"][0]["improvements"] = [{"error": 1e-3 - 1e-12, "evaluations": 50}]
     assert "| 0, 1 | 1 vs 0 of 2 | 0/2 (2 tied) |" in module.comparison([entry])
-    entry["methods"]["random"][0]["improvements"] = [{"error": 1e-3 + 2e-6}]
+    entry["methods"]["random"][0]["improvements"] = [{"error": 1e-3 + 2e-8, "evaluations": 50}]
     assert "| 0, 1 | 1 vs 0 of 2 | 1/2 (1 tied) |" in module.comparison([entry])
+    # an improvement after the DDQN seed's 100 evaluations (a random run overruns by a chunk) does not count
+    entry["methods"]["random"][0]["improvements"] += [{"error": 1e-4, "evaluations": 101}]
+    assert "| 0, 1 | 1 vs 0 of 2 | 1/2 (1 tied) |" in module.comparison([entry])
+    # a seed whose lowest error is unknown (accurate, without its record) is not compared
+    entry["methods"]["random"][0].update(improvements=None, best_accurate=True)
+    assert "| 0, 1 | 1 vs 0 of 2 | 0/1 (1 tied, 1 unknown) |" in module.comparison([entry])
     assert module.comparison([{**entry, "methods": {"ddqn": [row(0, 1e-3)], "random": [], "random-search": []}}]) == ""
 
 

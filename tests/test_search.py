@@ -609,21 +609,37 @@ def test_random_search_records_chemical_accuracy_and_evaluations():
 
 def test_random_search_resumes_exactly(tmp_path):
     """Two seeds, 4 circuits each, in one go; against: 2 circuits saved to a run directory, then
-    resumed from it (load_checkpoint: no training state) to 4; and a log where seed 0's second
-    circuit is missing (a turn cut short), resumed to 4. The logs (without wall times, in
-    (episode, seed) order), evaluations and best circuits are the uninterrupted run's."""
+    resumed from it (load_checkpoint: no training state) to 4, drawing only the 4 new circuits;
+    the same with the saved best circuits gone and config.json's evaluations wrong (a kill while
+    saving: the logs decide, missing best circuits are drawn again); and a log missing seed 0's
+    second circuit (a turn cut short). Logs (without wall times, in (episode, seed) order),
+    evaluations and best circuits (episodes, errors, circuits) are the uninterrupted run's."""
     cfg = CFG.replace(agent="random-search", episodes=4)
     whole = search(cfg, seeds=[0, 3])
+    best = lambda r: {s: [(b["episode"], b["error"], b["circuit"]) for b in v] for s, v in r.best.items()}  # noqa: E731
+    order = lambda r: sorted(r.episodes, key=lambda e: (e["episode"], e["seed"]))  # noqa: E731
     search(cfg.replace(episodes=2), seeds=[0, 3], out=tmp_path / "run")
     state, saved = load_checkpoint(tmp_path / "run")
     assert state is None and len(saved.episodes) == 4
-    again = search(cfg, resume=(state, saved), out=tmp_path / "run")
+    drawn = []
+    again = search(cfg, resume=(state, saved), out=tmp_path / "run", callbacks=[drawn.append])
+    assert sum(e["event"] == "episode" for e in drawn) == 4  # resumed, not restarted
     assert log(again.episodes) == log(whole.episodes) == log(load_run(tmp_path / "run").episodes)
     assert again.evaluations == whole.evaluations and not again.stopped
-    errors = lambda r: {s: sorted(b["error"] for b in v) for s, v in r.best.items()}  # noqa: E731
-    assert errors(again) == errors(whole)
+    assert best(again) == best(whole) == best(load_run(tmp_path / "run"))
+    # a run directory whose best/ and config.json lag behind its logs
+    search(cfg.replace(episodes=2), seeds=[0, 3], out=tmp_path / "lagging")
+    shutil.rmtree(tmp_path / "lagging" / "best")
+    meta = json.loads((tmp_path / "lagging" / "config.json").read_text())
+    meta["evaluations"] = {"0": 10**9, "3": 1}
+    (tmp_path / "lagging" / "config.json").write_text(json.dumps(meta))
+    state, lagging = load_checkpoint(tmp_path / "lagging")
+    assert lagging.evaluations == {s: lagging.episodes_of(s)[-1]["evaluations"] for s in (0, 3)}
+    again = search(cfg, resume=(state, lagging))
+    assert log(again.episodes) == log(whole.episodes) and best(again) == best(whole)
+    # a turn cut short: seed 3 drew its second circuit, seed 0 did not (its best may hold it)
     cut = search(cfg.replace(episodes=2), seeds=[0, 3])
     cut.episodes = [e for e in cut.episodes if (e["seed"], e["episode"]) != (0, 2)]
     again = search(cfg, resume=(None, cut))
-    order = lambda r: sorted(r.episodes, key=lambda e: (e["episode"], e["seed"]))  # noqa: E731
     assert log(order(again)) == log(order(whole)) and again.evaluations == whole.evaluations
+    assert best(again) == best(whole)

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 
 from .._x64 import x64
 from ..problems import load_problem
-from ..results import Results, circuit_record
+from ..results import N_BEST, Results, circuit_record, rank_key
 from ..rl import actions as qas_actions
 from ..rl import env as qas_env
 from ..search_config import make_env_params
@@ -84,6 +84,39 @@ def _advance(key: jax.Array, n: jax.Array) -> jax.Array:
     return jax.lax.fori_loop(0, n, lambda i, k: jax.random.split(k)[0], key)
 
 
+def _circuit_of(seed: int, episode: int, params: qas_env.EnvParams) -> tuple[dict[str, Any], float]:
+    """Seed ``seed``'s circuit of ``episode`` drawn and optimised again (random search is
+    deterministic given its key): ``(circuit record, exact energy)``."""
+    _, k = jax.random.split(_advance(jax.random.key(seed), episode - 1))
+    out = jax.device_get(_SAMPLE(k, params))
+    c = out["circuit"]
+    return circuit_record(params.n_qubits, c.gates, c.wires, c.slots, c.angles, c.length), float(out["exact_energy"])
+
+
+def _restore_best(results: Results, params: qas_env.EnvParams) -> None:
+    """Each seed's best circuits from its logs: the top :data:`~crlqas_kit.results.N_BEST` logged
+    circuits by the kit's ranking (as :meth:`Results.add_episode` keeps them), each taken from the
+    saved ``best/`` when it holds that episode, else drawn again. A run killed while saving can
+    leave ``best/`` behind its logs; the logs decide."""
+    for seed in results.seeds:
+        kept = {b["episode"]: b for b in results.best.get(seed, [])}
+        logged = sorted((e for e in results.episodes_of(seed) if e["gates"] > 0), key=rank_key)[:N_BEST]
+        best = []
+        for e in logged:
+            entry = kept.get(e["episode"])
+            if entry is None or entry["error"] != e["error"]:
+                circuit, exact = _circuit_of(seed, e["episode"], params)
+                if abs(exact - e["exact_energy"]) > 1e-9:
+                    raise ValueError(
+                        f"cannot restore seed {seed}'s circuit of episode {e['episode']}: drawn again it has "
+                        f"energy {exact!r}, logged {e['exact_energy']!r} (another code version or machine?)"
+                    )
+                keys = ("episode", "error", "exact_energy", "energy", "gates", "cnots", "depth")
+                entry = {**{k: e[k] for k in keys}, "chemically_accurate": e["chemically_accurate"], "circuit": circuit}
+            best.append(entry)
+        results.best[seed] = best
+
+
 @x64
 def random_search(
     config,
@@ -100,8 +133,9 @@ def random_search(
     Seeds take turns, one circuit each; ``should_stop()`` is polled between circuits. The
     results have the run-directory format of a CRLQAS search (``agent = "random-search"``).
     ``resume``: the results of a stopped random search (:func:`~crlqas_kit.results.load_run`):
-    continued exactly, as if never stopped. Its logs are its whole state: each seed's key is
-    its seed's key advanced by the episodes it logged, its evaluations those of its last episode.
+    continued as if never stopped. Its logs are its whole state: each seed's key is its seed's
+    key advanced by the episodes it logged, its evaluations those of its last episode, its best
+    circuits the best logged ones (drawn again where ``best/`` lacks them, :func:`_restore_best`).
     """
     problem = load_problem(config.problem)
     params = make_env_params(config, problem)
@@ -109,6 +143,7 @@ def random_search(
     if resume is not None:  # the run's own seeds, whatever key/seeds were passed
         results, seed_list = resume, list(resume.seeds)
         results.config, results.stopped = config, False  # e.g. more episodes
+        _restore_best(results, params)
     else:
         results = Results(config=config, seeds=seed_list, problem=problem.summary())
     done = {s: len(results.episodes_of(s)) for s in seed_list}
