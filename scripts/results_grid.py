@@ -158,7 +158,10 @@ def cmd_crlqas(args) -> int:
             continue
         grid = {"preset": "fast", "block": [_block(CONFIGS[name], seeds=sorted(set(now) | set(recorded)))]}
         only = [run_spec(name, s).name for s in now]
-        print(sweep(grid, held, num_cpus=args.num_cpus, only=only).table(), flush=True)
+        result = sweep(grid, held, num_cpus=args.num_cpus, only=only)
+        print(result.table(), flush=True)
+        if result.interrupted:  # Ctrl-C / SIGTERM: stop here, not at the next configuration
+            return 130
     return 0
 
 
@@ -230,6 +233,8 @@ def cmd_random(args) -> int:
             grid = {"preset": "fast", "block": blocks}
             result = sweep(grid, config_dir(args.run_dir, name, "random"), num_cpus=args.num_cpus, only=only)
             print(result.table(), flush=True)
+            if result.interrupted:  # Ctrl-C / SIGTERM: stop here, not in the random searches
+                return 130
         for seed, budget, limit in searches:
             out = config_dir(args.run_dir, name, "random-search") / run_spec(name, seed).name
             if (out / "config.json").exists() and _finished_search(out, budget):
@@ -253,6 +258,8 @@ def cmd_random(args) -> int:
             cmd += ["--episodes", str(EPISODES), "--max-evaluations", str(budget), "--time-limit", str(limit)]
             print(" ".join(cmd[2:]), file=sys.stderr, flush=True)
             rc = subprocess.run(cmd + ["--quiet", "--out", str(out)], cwd=ROOT).returncode
+            if rc == 130:  # interrupted (saved: the next call resumes it)
+                return 130
             if rc != 0:
                 failed += 1
                 print(f"{name} seed {seed}: random search exited with {rc}; re-run to redo it", file=sys.stderr)

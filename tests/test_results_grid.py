@@ -169,6 +169,8 @@ def test_crlqas_step_sweeps_the_recorded_seeds_but_makes_the_picked_ones(grid, t
     calls = []
 
     class Result:
+        interrupted = False
+
         def table(self):
             return ""
 
@@ -264,6 +266,8 @@ def test_random_step_keeps_a_recorded_seed_whose_crlqas_budget_is_gone(tmp_path,
     calls = []
 
     class Result:
+        interrupted = False
+
         def table(self):
             return ""
 
@@ -295,3 +299,31 @@ def test_missing_lists_unfinished_crlqas_seeds_and_absent_controls(grid):
     # every other configuration lacks all three CRLQAS seeds: their hours add up
     others = sum(3 * c["time_limit"] for n, c in module.CONFIGS.items() if n not in ("lih-6q_none", "h2-2q_none"))
     assert f"Not run yet: {(others + 3600) / 3600:.1f} core-hours" in text
+
+
+def test_an_interrupted_sweep_stops_the_step(grid, monkeypatch):
+    """Ctrl-C / SIGTERM stops the random agent's sweep: the step returns 130 and starts no random
+    search (it used to go on to them, found when a sweep was stopped on 2026-12-06)."""
+    from crlqas_kit import sweep as sweep_module
+
+    module, run_dir = grid
+
+    class Stopped:
+        interrupted = True
+
+        def table(self):
+            return ""
+
+    started = []
+    monkeypatch.setattr(sweep_module, "sweep", lambda *a, **k: Stopped())
+    monkeypatch.setattr(
+        module.subprocess, "run", lambda *a, **k: started.append(a) or module.subprocess.CompletedProcess(a, 0)
+    )
+    # lih-6q_none seed 0: CRLQAS finished in grid.json, random agent done there, random search not
+    assert module.main(["random", "--run-dir", str(run_dir), "--only", "lih-6q_none", "--seeds", "0"]) == 0
+    assert len(started) == 1  # no sweep to make: straight to the random search
+    started.clear()
+    monkeypatch.setattr(module, "_done_elsewhere", lambda *a: False)  # now the random agent must run too
+    assert module.main(["random", "--run-dir", str(run_dir), "--only", "lih-6q_none", "--seeds", "0"]) == 130
+    assert started == []
+    assert module.main(["crlqas", "--run-dir", str(run_dir), "--only", "lih-6q_none", "lih-4q_none"]) == 130
