@@ -38,6 +38,31 @@ def grid(tmp_path, monkeypatch):
     return module, tmp_path / "runs"
 
 
+class _SweepResult:
+    """What the grid script reads of a sweep's result."""
+
+    def __init__(self, interrupted: bool = False) -> None:
+        self.interrupted = interrupted
+
+    def table(self) -> str:
+        return ""
+
+
+def record_sweeps(monkeypatch, describe, interrupted: bool = False) -> list:
+    """Replace the Ray sweep by a recorder of ``describe(grid, out, only)``: these tests check what
+    the grid script asks of it (the sweep itself runs on a real Ray head in tests/test_sweep.py)."""
+    from crlqas_kit import sweep as sweep_module
+
+    calls = []
+
+    def record(grid, out, num_cpus=None, only=None):
+        calls.append(describe(grid, out, only))
+        return _SweepResult(interrupted)
+
+    monkeypatch.setattr(sweep_module, "sweep", record)
+    return calls
+
+
 def test_collect_keeps_finished_rows_and_baselines_of_gone_runs(grid):
     module, run_dir = grid
     entries = {e["name"]: e for e in module.collect(run_dir)}
@@ -159,26 +184,13 @@ def test_seeds_option_keeps_the_seeds_a_sweep_directory_holds(grid, tmp_path):
 def test_crlqas_step_sweeps_the_recorded_seeds_but_makes_the_picked_ones(grid, tmp_path, monkeypatch):
     """``crlqas --seeds 1`` beside a recorded, unfinished seed 0: the sweep's grid names both, its
     ``only`` seed 1 alone (seed 0 is not resumed behind the user's back)."""
-    from crlqas_kit import sweep as sweep_module
     from crlqas_kit.sweep.grid import GRID_FILE, expand
 
     module, run_dir = grid
     held = module.config_dir(run_dir, "lih-4q_none", "crlqas")
     held.mkdir(parents=True)
     (held / GRID_FILE).write_text(json.dumps({"format": 1, "runs": [module.run_spec("lih-4q_none", 0).to_dict()]}))
-    calls = []
-
-    class Result:
-        interrupted = False
-
-        def table(self):
-            return ""
-
-    def record(grid, out, num_cpus=None, only=None):
-        calls.append(([r.name for r in expand(grid)], only, out))
-        return Result()
-
-    monkeypatch.setattr(sweep_module, "sweep", record)
+    calls = record_sweeps(monkeypatch, lambda grid, out, only: ([r.name for r in expand(grid)], only, out))
     assert module.main(["crlqas", "--run-dir", str(run_dir), "--only", "lih-4q_none", "--seeds", "1"]) == 0
     names = [module.run_spec("lih-4q_none", s).name for s in (0, 1)]
     assert calls == [(names, [names[1]], held)]
@@ -246,7 +258,6 @@ def test_random_step_keeps_a_recorded_seed_whose_crlqas_budget_is_gone(tmp_path,
     """The random sweep directory records seed 1 (budget 555) but grid.json no longer has its CRLQAS
     row: ``random --seeds 0`` still names seed 1 in the sweep's grid with its recorded budget (the
     directory's grid must not shrink), makes seed 0 only, and does not call seed 1 skipped."""
-    from crlqas_kit import sweep as sweep_module
     from crlqas_kit.sweep.grid import GRID_FILE, expand
 
     spec = importlib.util.spec_from_file_location("results_grid_random", SCRIPT)
@@ -263,19 +274,9 @@ def test_random_step_keeps_a_recorded_seed_whose_crlqas_budget_is_gone(tmp_path,
     held.mkdir(parents=True)
     old = module.run_spec("lih-6q_none", 1, "random", **module._random_settings("lih-6q_none", 555))
     (held / GRID_FILE).write_text(json.dumps({"format": 1, "runs": [old.to_dict()]}))
-    calls = []
-
-    class Result:
-        interrupted = False
-
-        def table(self):
-            return ""
-
-    def record(grid, out, num_cpus=None, only=None):
-        calls.append(({r.name: r.max_evaluations for r in expand(grid)}, only))
-        return Result()
-
-    monkeypatch.setattr(sweep_module, "sweep", record)
+    calls = record_sweeps(
+        monkeypatch, lambda grid, out, only: ({r.name: r.max_evaluations for r in expand(grid)}, only)
+    )
     assert module.main(["random", "--run-dir", str(run_dir), "--only", "lih-6q_none", "--seeds", "0"]) == 0
     new = module.run_spec("lih-6q_none", 0, "random", **module._random_settings("lih-6q_none", 1234))
     assert calls == [({new.name: 1234, old.name: 555}, [new.name])]
@@ -304,18 +305,9 @@ def test_missing_lists_unfinished_crlqas_seeds_and_absent_controls(grid):
 def test_an_interrupted_sweep_stops_the_step(grid, monkeypatch):
     """Ctrl-C / SIGTERM stops the random agent's sweep: the step returns 130 and starts no random
     search (it used to go on to them, found when a sweep was stopped on 2026-12-06)."""
-    from crlqas_kit import sweep as sweep_module
-
     module, run_dir = grid
-
-    class Stopped:
-        interrupted = True
-
-        def table(self):
-            return ""
-
+    record_sweeps(monkeypatch, lambda grid, out, only: None, interrupted=True)
     started = []
-    monkeypatch.setattr(sweep_module, "sweep", lambda *a, **k: Stopped())
     monkeypatch.setattr(
         module.subprocess, "run", lambda *a, **k: started.append(a) or module.subprocess.CompletedProcess(a, 0)
     )
