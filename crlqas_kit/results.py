@@ -61,6 +61,12 @@ def record_to_circuit(record: dict[str, Any]) -> Circuit:
     return Circuit.from_ops(record["n_qubits"], [(n, tuple(w), a) for n, w, a in record["ops"]])
 
 
+def kept_entry(record: Mapping[str, Any], circuit: dict[str, Any]) -> dict[str, Any]:
+    """A best-circuit entry (``Results.best``) of an episode's ``record`` and its ``circuit``."""
+    keys = ("episode", "error", "exact_energy", "energy", "gates", "cnots", "depth", "chemically_accurate")
+    return {**{k: record[k] for k in keys}, "circuit": circuit}
+
+
 def rank_key(entry: Mapping[str, Any]) -> tuple:
     """The kit's one ranking of circuits (smaller is better): chemically accurate first, and
     among those fewer CNOTs, then fewer gates, then lower error; the others by error alone."""
@@ -111,13 +117,8 @@ class Results:
         self.episodes.append(record)
         if record["gates"] == 0:
             return
-        entry = {
-            **{k: record[k] for k in ("episode", "error", "exact_energy", "energy", "gates", "cnots", "depth")},
-            "chemically_accurate": record["chemically_accurate"],
-            "circuit": circuit,
-        }
         best = self.best.setdefault(record["seed"], [])
-        best.append(entry)
+        best.append(kept_entry(record, circuit))
         best.sort(key=rank_key)
         del best[N_BEST:]
 

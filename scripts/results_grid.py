@@ -518,6 +518,12 @@ def _adapt_error(a: dict) -> float:
     raise KeyError("error")
 
 
+def _label(e: dict, sep: str = " ", mitigated: str = "mitigated") -> str:
+    """A configuration's name in the tables, e.g. ``LiH-4q `mumbai-median` mitigated 1e+07 shots``."""
+    label = f"{e['problem']}{sep}`{e['noise']}`" + (f"{sep}{mitigated}" if e["mitigate_readout"] else "")
+    return label + (f"{sep}{e['shots']:.0e} shots" if e["shots"] else "")
+
+
 def markdown(entries: list[dict]) -> str:
     head = (
         "| configuration | CRLQAS (DDQN) | random agent | random search | HEA-1 | HEA-2 | HEA-3 | qubit-ADAPT-VQE |\n"
@@ -532,8 +538,7 @@ def markdown(entries: list[dict]) -> str:
             cells.append("-" if h is None else f"{h['best_error']:.1e}, {h['gates']}/{h['cnots']}")
         a = b.get("adapt")
         cells.append("-" if a is None else f"{_adapt_error(a):.1e}, {a['counts']['gates']}/{a['counts']['cnots']}")
-        label = f"{e['problem']} `{e['noise']}`" + (" mitigated" if e["mitigate_readout"] else "")
-        label += f" {e['shots']:.0e} shots" if e["shots"] else ""
+        label = _label(e)
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -575,8 +580,7 @@ def comparison(entries: list[dict]) -> str:
             notes += [f"{len(have) - len(known)} unknown"] if len(known) < len(have) else []
             note = f" ({', '.join(notes)})" if notes else ""
             cells += [f"{ok} of {len(have)}{short}", f"{lower}/{len(known)}{note}"]
-        label = f"{e['problem']} `{e['noise']}`" + (" mitigated" if e["mitigate_readout"] else "")
-        label += f" {e['shots']:.0e} shots" if e["shots"] else ""
+        label = _label(e)
         lines.append(f"| {label} | {', '.join(map(str, seeds))} | " + " | ".join(cells) + " |")
     if not lines:
         return ""
@@ -629,8 +633,7 @@ def details(entries: list[dict]) -> str:
     """Per configuration, one row per method: every column the issue asks for."""
     out = []
     for e in entries:
-        label = f"{e['problem']}, `{e['noise']}`" + (", readout mitigated" if e["mitigate_readout"] else "")
-        label += f", {e['shots']:.0e} shots" if e["shots"] else ""
+        label = _label(e, ", ", "readout mitigated")
         out += [f"#### {label}", "", "| method | seeds accurate | lowest error (Ha) | best circuit: error (Ha), "
                 "gates / CNOTs / depth / rotations | objective evaluations (median) | wall (s, median) |",
                 "|---|---|---|---|---|---|"]  # fmt: skip
@@ -736,8 +739,7 @@ def figure(entry: dict):
     low.set(xscale="log", yscale="log", xlabel="objective evaluations", ylabel="lowest error so far (Ha)")
     rate.set(xlabel="objective evaluations", ylabel="accurate episodes (per 50)", ylim=(-0.02, 1.02))
     low.legend(fontsize=8)
-    title = f"{entry['problem']} {entry['noise']}" + (" mitigated" if entry["mitigate_readout"] else "")
-    fig.suptitle(title + (f" {entry['shots']:.0e} shots" if entry["shots"] else ""), fontsize=10)
+    fig.suptitle(_label(entry).replace("`", ""), fontsize=10)
     return fig
 
 

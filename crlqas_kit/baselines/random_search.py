@@ -27,7 +27,7 @@ import jax.numpy as jnp
 
 from .._x64 import x64
 from ..problems import load_problem
-from ..results import N_BEST, Results, circuit_record, rank_key
+from ..results import N_BEST, Results, circuit_record, kept_entry, rank_key
 from ..rl import actions as qas_actions
 from ..rl import env as qas_env
 from ..search_config import make_env_params
@@ -111,8 +111,7 @@ def _restore_best(results: Results, params: qas_env.EnvParams) -> None:
                         f"cannot restore seed {seed}'s circuit of episode {e['episode']}: drawn again it has "
                         f"energy {exact!r}, logged {e['exact_energy']!r} (another code version or machine?)"
                     )
-                keys = ("episode", "error", "exact_energy", "energy", "gates", "cnots", "depth")
-                entry = {**{k: e[k] for k in keys}, "chemically_accurate": e["chemically_accurate"], "circuit": circuit}
+                entry = kept_entry(e, circuit)
             best.append(entry)
         results.best[seed] = best
 

@@ -139,14 +139,15 @@ def sweep(
         raise SweepError(
             "num_cpus sets up a local Ray instance; a cluster's nodes set theirs with ray start --num-cpus"
         )
-    selected = {run.name for run in runs}
+    names = {run.name for run in runs}
+    selected = names
     if only is not None:
         given, only = only, None if isinstance(only, str) else list(only)  # a generator is read once
         if not only or not all(isinstance(name, str) for name in only):
             raise SweepError(f"only must be a non-empty list of run names, got {given!r}")
-        unknown = sorted(set(only) - selected)
+        unknown = sorted(set(only) - names)
         if unknown:
-            raise SweepError(f"only names runs not in the grid: {unknown}; the grid's runs: {sorted(selected)}")
+            raise SweepError(f"only names runs not in the grid: {unknown}; the grid's runs: {sorted(names)}")
         selected = set(only)
     out = Path(out)
     recorded = check_sweep_dir(out, runs)
@@ -154,8 +155,7 @@ def sweep(
     todo = [run for run in runs if states[run.name] != "finished" and run.name in selected]
     ray = import_ray() if todo else None  # before anything is written
     out.mkdir(parents=True, exist_ok=True)
-    known = {r.name for r in runs}
-    grid_record = [*(r for r in recorded if r["name"] not in known), *(r.to_dict() for r in runs)]
+    grid_record = [*(r for r in recorded if r["name"] not in names), *(r.to_dict() for r in runs)]
     write_atomic(out / GRID_FILE, json.dumps({"format": GRID_FORMAT, "runs": grid_record}, indent=1) + "\n")
 
     status = {run.name: "skipped" for run in runs if states[run.name] == "finished"}
