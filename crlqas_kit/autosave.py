@@ -8,6 +8,10 @@ Used by ``crlqas search`` and by :func:`crlqas_kit.search.search` when it is giv
   new search when it is new or empty, by a resumed search when it holds the same run
   (configuration apart from the episode count, and seeds), and otherwise only with
   ``force=True``, which first removes the old run's files (report and figures included).
+* :class:`RunLock` makes one process the directory's only writer while it runs (an advisory
+  ``flock`` on ``out/.crlqas.lock``, released by the kernel when the process ends, however it
+  ends: no stale locks); a second search, resume or ``--force`` on a directory being written is
+  a :class:`RunBusy` error naming the writer's process id.
 * :class:`Autosave` is a search callback writing the run directory every ``every`` seconds at
   the end of a compiled chunk, so a killed run loses at most that interval plus the chunk.
 * :class:`Interrupts` (main thread only) makes SIGINT/SIGTERM ask the search to stop after the
@@ -17,6 +21,7 @@ Used by ``crlqas search`` and by :func:`crlqas_kit.search.search` when it is giv
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -27,8 +32,15 @@ from typing import Any
 
 from .run_dir import refuse_symlinks
 
+try:  # POSIX; elsewhere (Windows) there is no lock and two writers are the user's to avoid
+    import fcntl
+except ImportError:  # pragma: no cover - not on the platforms the kit is tested on
+    fcntl = None
+
 #: The files a run directory may hold (``Results.save`` and ``crlqas report`` write them).
 RUN_FILES = ("config.json", "episodes.jsonl", "evals.jsonl", "checkpoint.npz", "checkpoint.prev.npz", "report.md")
+#: The lock file of a run directory being written (:class:`RunLock`; never removed: see there).
+LOCK_FILE = ".crlqas.lock"
 #: Configuration fields a resumed run may change (the rest must match the run it continues).
 RESUME_OVERRIDES = ("episodes",)
 
@@ -66,6 +78,73 @@ def clear_run(out: str | Path) -> None:
         best.rmdir()
 
 
+class RunBusy(ValueError):
+    """A run directory is being written by another process (:class:`RunLock`)."""
+
+
+class RunLock:
+    """An exclusive lock on run directory ``out`` (which must exist) while one process writes it.
+
+    ``acquire()`` takes an advisory ``flock`` on ``out/.crlqas.lock`` without waiting and writes
+    this process's id into it; :class:`RunBusy` (a ``ValueError``) if another open lock holds it.
+    The kernel drops the lock when the holder's file is closed or its process dies (a killed run,
+    a dead Ray worker), so a lock is never stale. The file itself stays: removing it would let a
+    process still waiting on the old file and a newcomer on a new one both hold "the" lock. Two
+    ``RunLock`` objects of one process exclude each other too (each opens the file anew).
+    """
+
+    def __init__(self, out: str | Path) -> None:
+        self.path = Path(out) / LOCK_FILE
+        self._file = None
+
+    @property
+    def held(self) -> bool:
+        return self._file is not None
+
+    def acquire(self) -> RunLock:
+        if self._file is not None or fcntl is None:
+            return self
+        f = open(self.path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            pid = f.read().strip() or "unknown"
+            f.close()
+            raise RunBusy(
+                f"{self.path.parent} is being written by another process (pid {pid}); wait for it to "
+                "finish or stop it (Ctrl-C saves it) first: two writers would corrupt the run"
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        self._file = f
+        return self
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing drops the flock
+            self._file = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def refuse_busy(out: str | Path) -> None:
+    """:class:`RunBusy` if another process holds the :class:`RunLock` of ``out`` (tried and let go)."""
+    if (Path(out) / LOCK_FILE).is_file():
+        RunLock(out).acquire().release()
+
+
+def run_entries(out: Path) -> list[Path]:
+    """What ``out`` holds, apart from its lock file (which does not make a directory non-empty)."""
+    return [e for e in out.iterdir() if e.name != LOCK_FILE]
+
+
 def describe_run(out: Path) -> str:
     """One line about the run in ``out`` (for error messages), from its ``config.json``."""
     try:
@@ -77,15 +156,25 @@ def describe_run(out: Path) -> str:
 
 
 def check_out(
-    out: str | Path, config: Any, seeds: Sequence[int], *, resuming: bool = False, force: bool = False
+    out: str | Path,
+    config: Any,
+    seeds: Sequence[int],
+    *,
+    resuming: bool = False,
+    force: bool = False,
+    check_lock: bool = True,
 ) -> None:
     """The checks of :func:`claim_out` without touching anything: ``ValueError`` if a search with
-    ``config`` and ``seeds`` may not write into ``out``."""
+    ``config`` and ``seeds`` may not write into ``out`` (:class:`RunBusy` if another process is
+    writing it, even with ``force``; ``check_lock=False`` skips that: the caller holds the lock, or
+    only reads)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"output path {out} exists and is not a directory")
     refuse_symlinks(out)  # the saves would refuse it (and --force never deletes through a link): say so first
-    if force or not out.exists() or not any(out.iterdir()):
+    if check_lock and out.is_dir():
+        refuse_busy(out)
+    if force or not out.exists() or not run_entries(out):
         return
     if not (out / "config.json").exists():
         raise ValueError(
@@ -112,26 +201,33 @@ def check_out(
 
 def claim_out(
     out: str | Path, config: Any, seeds: Sequence[int], *, resuming: bool = False, force: bool = False
-) -> tuple[Path, bool]:
+) -> tuple[Path, bool, RunLock]:
     """Make ``out`` the directory of a search with ``config`` and ``seeds``; returns
-    ``(path, created)`` (``created``: the directory did not exist before).
+    ``(path, created, lock)`` (``created``: the directory did not exist before; ``lock``: the
+    held :class:`RunLock`, for the caller to release when the search has saved for the last time).
 
     Allowed without ``force``: a new or empty directory, or (``resuming``) one holding the same
     run: equal configuration apart from :data:`RESUME_OVERRIDES`, and the same seeds. Anything
     else is a ``ValueError`` saying what is there and what to do (:func:`check_out`).
     ``force=True`` removes the old run's files first (:func:`clear_run`) and writes beside files
-    the kit does not own.
+    the kit does not own. Never while another process writes ``out``: :class:`RunBusy`.
     """
     out = Path(out)
     check_out(out, config, seeds, resuming=resuming, force=force)
     created = not out.exists()
-    if force and not created:
-        clear_run(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ValueError(f"cannot create output directory {out}: {err.strerror}") from None
-    return out, created
+    lock = RunLock(out).acquire()
+    try:  # again under the lock: another process may have claimed it since the first check
+        check_out(out, config, seeds, resuming=resuming, force=force, check_lock=False)
+        if force and not created:
+            clear_run(out)
+    except BaseException:
+        lock.release()
+        raise
+    return out, created, lock
 
 
 class Autosave:
@@ -182,11 +278,16 @@ class Interrupts:
 
 __all__ = [
     "RESUME_OVERRIDES",
+    "LOCK_FILE",
     "RUN_FILES",
     "Autosave",
     "Interrupts",
+    "RunBusy",
+    "RunLock",
     "check_out",
     "claim_out",
     "clear_run",
     "describe_run",
+    "refuse_busy",
+    "run_entries",
 ]

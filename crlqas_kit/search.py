@@ -27,7 +27,7 @@ import jax.numpy as jnp
 
 from ._checks import check_seed
 from ._x64 import enable_x64
-from .autosave import Autosave, Interrupts, claim_out
+from .autosave import LOCK_FILE, Autosave, Interrupts, claim_out, run_entries
 from .checkpoint import load_meta
 from .problems import load_problem
 from .results import Results, ResumeWarning, checkpoint_files, circuit_record, load_run, restore_from
@@ -81,16 +81,19 @@ def search(
         return _run(config, key, seeds, callbacks, should_stop, resume)
     saver = Autosave(out, save_every)
     seed_list = list(resume[1].seeds) if resume is not None else _seed_list(key, seeds)
-    path, created = claim_out(out, config, seed_list, resuming=resume is not None, force=force)
+    path, created, lock = claim_out(out, config, seed_list, resuming=resume is not None, force=force)
     try:
         with Interrupts() as interrupts:
             stop = lambda: interrupts.signal is not None or (should_stop is not None and should_stop())  # noqa: E731
             results = _run(config, key, seeds, [saver, *callbacks], stop, resume)  # saved before callbacks see a chunk
+        results.save(path)
     except BaseException:
-        if created and path.is_dir() and not any(path.iterdir()):
-            path.rmdir()  # a failed start leaves no empty run directory behind
+        lock.release()
+        if created and path.is_dir() and not run_entries(path):
+            (path / LOCK_FILE).unlink(missing_ok=True)  # a failed start leaves no run directory behind
+            path.rmdir()
         raise
-    results.save(path)
+    lock.release()  # after the last save: the directory is the next writer's
     if interrupts.signal is not None:
         for cb in callbacks:
             cb({"event": "interrupted", "signal": interrupts.signal, "out": str(path)})

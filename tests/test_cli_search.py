@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cli_helpers import assert_one_line_error, run
+from cli_helpers import assert_one_line_error, holder, run
 
 from crlqas_kit import cli
 from crlqas_kit.results import load_run
@@ -345,6 +345,29 @@ def test_out_onto_an_existing_run_is_refused(search_dir, capsys, tmp_path):
     assert rc == 2 and stderr.count("\n") == 1 and "already holds a run (H2-2q, agent ddqn, noise none" in stderr
     assert f"--resume {d} --out {d}" in stderr and "--force" in stderr
     assert (d / "episodes.jsonl").read_bytes() == before
+
+
+def test_a_run_being_written_is_refused_even_with_force(search_dir, capsys, tmp_path):
+    """While another process writes the run (holds its lock), resuming it, writing a new run into
+    it, and --force (which would delete its files) are one-line errors naming that process; the
+    run's files are untouched."""
+    import shutil
+
+    d = shutil.copytree(search_dir[0], tmp_path / "run")
+    files = {p: p.read_bytes() for p in d.rglob("*") if p.is_file() and p.name != ".crlqas.lock"}
+    proc = holder(d)
+    try:
+        for argv in (
+            ["--resume", d, "--episodes", "12", "--out", d],
+            ["--problem", "H2-2q", "--episodes", "2", "--out", d, "--force"],
+            ["--problem", "H2-2q", "--episodes", "2", "--out", d],
+        ):
+            line = assert_one_line_error(*run(capsys, "search", *argv, "--quiet"))
+            assert f"{d} is being written by another process (pid {proc.pid})" in line, line
+    finally:
+        proc.kill()
+        proc.wait()
+    assert {p: p.read_bytes() for p in files} == files
 
 
 @pytest.mark.parametrize(

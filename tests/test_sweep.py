@@ -30,7 +30,8 @@ import pytest
 from cli_helpers import assert_one_line_error, run
 
 from crlqas_kit import cli
-from crlqas_kit.sweep import GRID_FILE, SCALE_EXTRA, SUMMARY_FILE, TASKS_DIR, sweep
+from crlqas_kit.autosave import LOCK_FILE, RunLock
+from crlqas_kit.sweep import GRID_FILE, SCALE_EXTRA, SUMMARY_FILE, TASKS_DIR, SweepError, sweep
 
 pytest.importorskip("ray", reason='the scale extra: pip install -e ".[test,scale]"')
 
@@ -334,14 +335,19 @@ def test_a_grid_that_adds_runs_is_allowed(swept, tmp_path):
 
 def test_only_makes_the_named_runs_and_leaves_the_others(swept, ray_head, worker_env, tmp_path):
     """A grown grid (seeds 2 and 3 added) swept with ``only`` seed 2 (given as a generator): seed 2
-    is made, seed 3 is recorded in the grid but not started (no directory), the finished runs are
-    untouched; the summary and the progress notes say which runs were not selected."""
+    is made, seed 3 is recorded in the grid but not started, the finished runs are untouched; the
+    summary and the progress notes say which runs were not selected. Seed 3's directory is locked
+    (another writer) meanwhile: no matter while it is not selected, refused before Ray when it is."""
     out = tmp_path / "subset"
     shutil.copytree(swept[0], out)
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("checkpoint.npz")}
     stream = io.StringIO()
     only = (name for name in ["H2-2q_none_fast_seed2"])
-    result = sweep(grid(seeds=[0, 1, 2, 3]), out, address=ray_head, env=worker_env, stream=stream, only=only)
+    (out / "H2-2q_none_fast_seed3").mkdir()
+    with RunLock(out / "H2-2q_none_fast_seed3"):  # being written elsewhere: no matter, it is not selected
+        result = sweep(grid(seeds=[0, 1, 2, 3]), out, address=ray_head, env=worker_env, stream=stream, only=only)
+        with pytest.raises(SweepError, match=r"run H2-2q_none_fast_seed3: .* is being written by another process"):
+            sweep(grid(seeds=[0, 1, 2, 3]), out, address="127.0.0.1:1", only=["H2-2q_none_fast_seed3"])
     assert not result.failed and not result.interrupted
     assert "1 of 8 runs to make (4 finished, 0 to resume, 3 not selected)" in stream.getvalue()
     summary = json.loads((out / SUMMARY_FILE).read_text())["runs"]
@@ -349,7 +355,8 @@ def test_only_makes_the_named_runs_and_leaves_the_others(swept, ray_head, worker
     assert summary["H2-2q_none_fast_seed3"]["status"] == "not run"
     assert summary["H2-2q_depolarizing_fast_seed2"]["status"] == "not run"
     assert {summary[f"H2-2q_{n}_fast_seed{s}"]["status"] for n in NOISES for s in SEEDS} == {"skipped"}
-    assert not (out / "H2-2q_none_fast_seed3").exists() and (out / "H2-2q_none_fast_seed2" / "config.json").exists()
+    assert [p.name for p in (out / "H2-2q_none_fast_seed3").iterdir()] == [LOCK_FILE]  # not started
+    assert (out / "H2-2q_none_fast_seed2" / "config.json").exists()
     assert len(json.loads((out / GRID_FILE).read_text())["runs"]) == 8  # the grown grid is recorded
     assert {p: p.stat().st_mtime_ns for p in out.rglob("checkpoint.npz") if p in stamps} == stamps
     # the made run equals the same run made alone
@@ -358,8 +365,6 @@ def test_only_makes_the_named_runs_and_leaves_the_others(swept, ray_head, worker
 
 
 def test_only_must_name_runs_of_the_grid(swept, capsys):
-    from crlqas_kit.sweep import SweepError
-
     out = swept[0]
     before = sorted(str(p) for p in out.rglob("*"))
     rc, stdout, stderr = run(capsys, "sweep", "--problem", "H2-2q", "--noise", *NOISES, "--seeds", *SEEDS,

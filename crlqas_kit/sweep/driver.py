@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import check_int, check_number, write_atomic
+from ..autosave import RunBusy, refuse_busy
 from . import shipping
 from .grid import GRID_FILE, GRID_FORMAT, SCALE_EXTRA, RunSpec, SweepError, expand, load_grid
 from .summary import Board, SweepResult, _attempts, _write_summary, check_sweep_dir, summarize
@@ -153,6 +154,11 @@ def sweep(
     recorded = check_sweep_dir(out, runs)
     states = {run.name: run_state(out / run.name, run) for run in runs}
     todo = [run for run in runs if states[run.name] != "finished" and run.name in selected]
+    for run in todo:  # a run another process is writing (another sweep or search): refused, not doubled
+        try:
+            refuse_busy(out / run.name)
+        except RunBusy as err:
+            raise SweepError(f"run {run.name}: {err}") from None
     ray = import_ray() if todo else None  # before anything is written
     out.mkdir(parents=True, exist_ok=True)
     grid_record = [*(r for r in recorded if r["name"] not in names), *(r.to_dict() for r in runs)]

@@ -47,21 +47,25 @@ def run_state(path: str | Path, run: RunSpec) -> str:
     Finished: the newest checkpoint holds the run's episodes, or its stopping rule was met (the
     checkpoint's training seconds, accurate episodes, evaluations). A ``SweepError`` when the
     directory holds another run or files the kit does not write."""
-    from ..autosave import RUN_FILES, check_out, describe_run
+    from ..autosave import RUN_FILES, check_out, describe_run, run_entries
 
     path = Path(path)
     if not path.exists():
         return "new"
+    if not path.is_dir():
+        raise SweepError(f"{path} is not a directory; move it away or choose a new --out")
     if not (path / "config.json").exists():
         # a first save cut short (e.g. only best/ made): this run's own files, else refused
         kit = set(RUN_FILES) | {f + ".tmp" for f in RUN_FILES} | {"best"}
-        foreign = sorted(e.name for e in path.iterdir() if e.name not in kit and not e.name.endswith(".png"))
-        if not path.is_dir() or foreign:
-            what = "is not a directory" if not path.is_dir() else f"holds files of no run ({', '.join(foreign[:3])})"
-            raise SweepError(f"{path} {what}; move them away or choose a new --out")
-        return "partial" if any(path.iterdir()) else "new"
+        entries = run_entries(path)
+        foreign = sorted(e.name for e in entries if e.name not in kit and not e.name.endswith(".png"))
+        if foreign:
+            raise SweepError(
+                f"{path} holds files of no run ({', '.join(foreign[:3])}); move them away or choose a new --out"
+            )
+        return "partial" if entries else "new"
     try:
-        check_out(path, run.config, [run.seed], resuming=True)
+        check_out(path, run.config, [run.seed], resuming=True, check_lock=False)  # reads only; the search locks
     except ValueError:
         raise SweepError(
             f"{path} holds another run ({describe_run(path)}) than this sweep's {run.name}; "
@@ -157,6 +161,7 @@ def run_task(
 def _make_run(run: RunSpec, path: Path, save_every: float, update: Callable[..., None]) -> dict[str, Any]:
     import warnings
 
+    from ..autosave import run_entries
     from ..results import ResumeWarning, checkpoint_files
     from ..search import load_checkpoint, search
 
@@ -176,7 +181,7 @@ def _make_run(run: RunSpec, path: Path, save_every: float, update: Callable[...,
             notes = [f"no usable checkpoint ({err}); started again"]
     # saved files but no checkpoint to resume from (a first save cut short): this run's own files
     # (run_state checked), replaced by a fresh start
-    force = resume is None and path.exists() and any(path.iterdir())
+    force = resume is None and path.exists() and bool(run_entries(path))
     episodes0 = 0 if resume is None else len(resume[1].episodes)
     update(resumed_from=episodes0, notes=notes)
     rule = _RunRule(run, None if resume is None else resume[1], lambda: update(first_episode=time.time()))
