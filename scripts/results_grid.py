@@ -612,7 +612,8 @@ def missing(entries: list[dict]) -> str:
         crlqas = [s for s in config["seeds"] if s not in done["ddqn"]]
         if crlqas:
             hours += len(crlqas) * config["time_limit"] / 3600
-            parts.append(f"CRLQAS {_seed_list(crlqas)} ({config['time_limit'] / 60:.0f} min each)")
+            each = " each" if len(crlqas) > 1 else ""
+            parts.append(f"CRLQAS {_seed_list(crlqas)} ({config['time_limit'] / 60:.0f} min{each})")
         for agent, label, _ in METHODS[1:]:
             lacking = [s for s in done["ddqn"] if s not in done[agent]]
             if lacking:

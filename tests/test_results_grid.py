@@ -295,8 +295,9 @@ def test_missing_lists_unfinished_crlqas_seeds_and_absent_controls(grid):
         "random": [{**done, "seed": 0, "seconds": 1800.0}], "random-search": []}}  # fmt: skip
     full = {s: [{**done, "seed": k, "seconds": 60.0} for k in (0, 1, 2)] for s in ("ddqn", "random", "random-search")}
     text = module.missing([lih6, {"name": "h2-2q_none", "methods": full}])
-    assert "- `lih-6q_none`: CRLQAS seed 2 (60 min each); random agent seed 1; random search seeds 0, 1\n" in text
+    assert "- `lih-6q_none`: CRLQAS seed 2 (60 min); random agent seed 1; random search seeds 0, 1\n" in text
     assert "`h2-2q_none`" not in text and "taken 0.5-1.0x a CRLQAS seed's wall time" in text
+    assert "- `h2-4q_none`: CRLQAS seeds 0, 1, 2 (10 min each)\n" in text
     # every other configuration lacks all three CRLQAS seeds: their hours add up
     others = sum(3 * c["time_limit"] for n, c in module.CONFIGS.items() if n not in ("lih-6q_none", "h2-2q_none"))
     assert f"Not run yet: {(others + 3600) / 3600:.1f} core-hours" in text
