@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -104,7 +105,14 @@ class RunLock:
     def acquire(self) -> RunLock:
         if self._file is not None or fcntl is None:
             return self
-        f = open(self.path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+        try:  # never through a planted link (shared run directories are data): O_NOFOLLOW
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except OSError as err:
+            raise ValueError(f"cannot open the lock file {self.path}: {err.strerror}") from None
+        f = os.fdopen(fd, "r+")
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            f.close()
+            raise ValueError(f"{self.path} is not a regular file; refused in run directories")
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

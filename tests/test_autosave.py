@@ -81,3 +81,22 @@ def test_a_failed_start_leaves_no_directory_and_no_lock(tmp_path):
     with pytest.raises(RuntimeError, match="stop here"):
         search(CFG, 0, out=out, callbacks=[fail])  # before the first periodic save
     assert not out.exists()
+
+
+def test_a_planted_lock_file_is_never_written_through(tmp_path):
+    """A shared run directory is data: a lock "file" that is a link or a directory is refused,
+    and the link's target is untouched."""
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / LOCK_FILE).symlink_to(target)
+    with pytest.raises(ValueError, match="cannot open the lock file"):
+        RunLock(linked).acquire()
+    with pytest.raises(ValueError, match="symbolic link"):
+        claim_out(linked, CFG, [0])
+    assert target.read_text() == "keep me"
+    odd = tmp_path / "odd"
+    (odd / LOCK_FILE).mkdir(parents=True)
+    with pytest.raises(ValueError, match="lock file"):
+        RunLock(odd).acquire()
