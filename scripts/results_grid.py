@@ -54,8 +54,10 @@ import argparse
 import functools
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -257,13 +259,35 @@ def cmd_random(args) -> int:
                 cmd += ["--force"] if out.exists() else []  # a directory without a run (a failed start)
             cmd += ["--episodes", str(EPISODES), "--max-evaluations", str(budget), "--time-limit", str(limit)]
             print(" ".join(cmd[2:]), file=sys.stderr, flush=True)
-            rc = subprocess.run(cmd + ["--quiet", "--out", str(out)], cwd=ROOT).returncode
+            rc = _run_child(cmd + ["--quiet", "--out", str(out)])
             if rc == 130:  # interrupted (saved: the next call resumes it)
                 return 130
             if rc != 0:
                 failed += 1
                 print(f"{name} seed {seed}: random search exited with {rc}; re-run to redo it", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _run_child(cmd: list[str]) -> int:
+    """Run ``cmd`` in ROOT and return its exit code; SIGINT / SIGTERM to this driver reach it once.
+
+    The child (a random search) saves and exits with 130 on either signal. It runs in a process
+    group of its own, so a Ctrl-C at the terminal reaches the driver alone, which passes it on
+    (exactly one signal: a second one would mean "stop now, unsaved"), and a ``kill`` of the driver
+    reaches it too instead of leaving it running as an orphan that goes on writing into the run
+    directory (seen on 2026-12-06). The driver waits for the child to finish saving.
+    """
+    child = subprocess.Popen(cmd, cwd=ROOT, process_group=0)
+    forwarding = threading.current_thread() is threading.main_thread()  # handlers: main thread only
+    old = {}
+    if forwarding:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, lambda signum, frame: child.send_signal(signum))
+    try:
+        return child.wait()
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def _finished_search(path: Path, budget: int) -> bool:

@@ -309,9 +309,7 @@ def test_an_interrupted_sweep_stops_the_step(grid, monkeypatch):
     module, run_dir = grid
     record_sweeps(monkeypatch, lambda grid, out, only: None, interrupted=True)
     started = []
-    monkeypatch.setattr(
-        module.subprocess, "run", lambda *a, **k: started.append(a) or module.subprocess.CompletedProcess(a, 0)
-    )
+    monkeypatch.setattr(module, "_run_child", lambda cmd: started.append(cmd) or 0)
     # lih-6q_none seed 0: CRLQAS finished in grid.json, random agent done there, random search not
     assert module.main(["random", "--run-dir", str(run_dir), "--only", "lih-6q_none", "--seeds", "0"]) == 0
     assert len(started) == 1  # no sweep to make: straight to the random search
@@ -320,3 +318,58 @@ def test_an_interrupted_sweep_stops_the_step(grid, monkeypatch):
     assert module.main(["random", "--run-dir", str(run_dir), "--only", "lih-6q_none", "--seeds", "0"]) == 130
     assert started == []
     assert module.main(["crlqas", "--run-dir", str(run_dir), "--only", "lih-6q_none", "lih-4q_none"]) == 130
+
+
+CHILD = """
+import signal, sys, time
+from pathlib import Path
+log = Path(sys.argv[1])
+got = []
+def handle(signum, frame):
+    got.append(signal.Signals(signum).name)
+signal.signal(signal.SIGINT, handle)
+signal.signal(signal.SIGTERM, handle)
+log.with_suffix(".ready").write_text("ready")
+deadline = time.monotonic() + 30
+while not got and time.monotonic() < deadline:
+    time.sleep(0.01)
+time.sleep(0.5)  # "saving": a duplicate signal would arrive meanwhile
+log.write_text(" ".join(got))
+sys.exit(130 if got else 3)
+"""
+
+
+@pytest.mark.parametrize(
+    "how", ["SIGTERM to the driver", "SIGINT to the driver", "Ctrl-C at the terminal (the driver's process group)"]
+)
+def test_a_signal_to_the_random_step_reaches_its_search_once_and_is_waited_for(tmp_path, how):
+    """`kill` of the driver used to leave its random-search subprocess running as an orphan (found
+    on 2026-12-06). A real driver process and a real child: the child gets exactly one signal, the
+    driver waits for it to finish "saving" and returns its exit code (130)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    child, log = tmp_path / "child.py", tmp_path / "child.log"
+    child.write_text(CHILD)
+    driver = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('grid', {str(SCRIPT)!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        f"sys.exit(m._run_child([sys.executable, {str(child)!r}, {str(log)!r}]))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", driver], process_group=0)
+    deadline = time.monotonic() + 60
+    while not log.with_suffix(".ready").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the child never started"
+        time.sleep(0.02)
+    if how.startswith("SIGTERM"):
+        os.kill(proc.pid, signal.SIGTERM)
+    elif how.startswith("SIGINT"):
+        os.kill(proc.pid, signal.SIGINT)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)  # what the terminal does: the whole foreground group
+    assert proc.wait(timeout=60) == 130
+    assert log.read_text() == ("SIGTERM" if how.startswith("SIGTERM") else "SIGINT")
