@@ -273,7 +273,7 @@ def _run_child(cmd: list[str]) -> int:
 
     The child (a random search) saves and exits with 130 on either signal. It runs in a process
     group of its own, so a Ctrl-C at the terminal reaches the driver alone, which passes it on
-    (exactly one signal: a second one would mean "stop now, unsaved"), and a ``kill`` of the driver
+    (exactly one signal: a second one means "stop now", without the final save), and a ``kill`` of the driver
     reaches it too instead of leaving it running as an orphan that goes on writing into the run
     directory (seen on 2026-12-06). The driver waits for the child to finish saving.
     """
