@@ -55,6 +55,7 @@ import functools
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -676,8 +677,9 @@ def details(entries: list[dict]) -> str:
             best = _shortest_accurate(rows) or min(rows, key=lambda r: _inf_if_none(r["best_error"]))
             shape = "/".join(str(best[k]) for k in ("best_gates", "best_cnots", "best_depth", "best_rotations"))
             circuit = "-" if best["best_error"] is None else f"{best['best_error']:.2e}, {shape}"
-            evals = sorted(r["evaluations"] or 0 for r in rows)[len(rows) // 2]
-            wall = sorted(r["seconds"] for r in rows)[len(rows) // 2]
+            # the median of an even number of seeds is the mean of the middle two, not the upper one
+            evals = statistics.median(r["evaluations"] or 0 for r in rows)
+            wall = statistics.median(r["seconds"] for r in rows)
             seeds = f"{ok}/{len(rows)}{note}"
             low = "-" if low is None else f"{low:.2e}"
             out.append(f"| {name} | {seeds} | {low} | {circuit} | {evals:.3g} | {wall:.0f} |")

@@ -131,6 +131,10 @@ def test_table_quotes_the_lowest_error_and_the_shortest_accurate_circuit_apart()
     entry = {"problem": "LiH-4q", "noise": "none", "mitigate_readout": False, "shots": None,
              "methods": {"ddqn": [accurate, other], "random": [], "random-search": []}, "baselines": None}  # fmt: skip
     assert "| CRLQAS (DDQN, fast) | 1/2 | 2.00e-04 | 1.50e-03, 16/4/9/12 | 10 | 1 |" in module.details([entry])
+    # two seeds of 10 and 40 evaluations, 1 s and 5 s: the median is the middle, 25 and 3 s (the upper
+    # of the two would read 40 and 5)
+    entry["methods"]["ddqn"] = [accurate, {**other, "evaluations": 40, "seconds": 5.0}]
+    assert "| CRLQAS (DDQN, fast) | 1/2 | 2.00e-04 | 1.50e-03, 16/4/9/12 | 25 | 3 |" in module.details([entry])
 
 
 def test_table_into_a_document_replaces_only_between_the_markers(grid, tmp_path):
