@@ -648,10 +648,8 @@ def missing(entries: list[dict]) -> str:
     if not lines:
         return ""
     spread = f", which have taken {min(ratios):.1f}-{max(ratios):.1f}x a CRLQAS seed's wall time" if ratios else ""
-    head = (
-        f"Not run yet: {hours:.1f} core-hours of CRLQAS seeds, then their random agents and random searches at "
-        f"equal evaluations{spread}:\n\n"
-    )
+    crlqas = f"{hours:.1f} core-hours of CRLQAS seeds, then their" if hours else "the"
+    head = f"Not run yet: {crlqas} random agents and random searches at equal evaluations{spread}:\n\n"
     return head + "\n".join(lines) + "\n"
 
 

@@ -307,6 +307,20 @@ def test_missing_lists_unfinished_crlqas_seeds_and_absent_controls(grid):
     assert f"Not run yet: {(others + 3600) / 3600:.1f} core-hours" in text
 
 
+def test_missing_without_crlqas_seeds_to_run_names_only_the_controls(grid):
+    """Every CRLQAS seed finished, some controls not: the head does not offer "0.0 core-hours of
+    CRLQAS seeds" (it did on 2026-12-07), it names the random methods alone."""
+    module, _ = grid
+    done = {"finished": True, "success": False, "best_error": 5e-3, "seconds": 60.0}
+    entries = [{"name": name, "methods": {"ddqn": [{**done, "seed": s} for s in config["seeds"]],
+                                          "random": [], "random-search": []}}
+               for name, config in module.CONFIGS.items()]  # fmt: skip
+    text = module.missing(entries)
+    assert text.startswith("Not run yet: the random agents and random searches at equal evaluations:\n\n")
+    assert "core-hours" not in text
+    assert "- `lih-6q_none`: random agent seeds 0, 1, 2; random search seeds 0, 1, 2\n" in text
+
+
 def test_an_interrupted_sweep_stops_the_step(grid, monkeypatch):
     """Ctrl-C / SIGTERM stops the random agent's sweep: the step returns 130 and starts no random
     search (it used to go on to them, found when a sweep was stopped on 2026-12-06)."""
