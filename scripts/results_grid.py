@@ -750,16 +750,20 @@ def figure(entry: dict):
     fig, (low, rate) = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
     for agent, label, colour in METHODS:
         rows, _ = _finished(entry["methods"].get(agent, []))
-        for i, r in enumerate(rows):
-            steps = r.get("improvements") or []
-            if steps and r.get("evaluations"):
-                x = [s["evaluations"] for s in steps] + [r["evaluations"]]
-                y = [s["error"] for s in steps] + [steps[-1]["error"]]
-                low.step(x, y, where="post", color=colour, alpha=0.8, label=label if i == 0 else None)
+        # the legend names the seeds drawn on the left: runs made before improvements were recorded have
+        # no step line (LiH-6q DDQN seeds 0 and 1), and a legend keyed to the first seed lost the label
+        drawn = [r for r in rows if r.get("improvements") and r.get("evaluations")]
+        seeds = ", ".join(str(r["seed"]) for r in drawn)
+        for i, r in enumerate(drawn):
+            steps = r["improvements"]
+            x = [s["evaluations"] for s in steps] + [r["evaluations"]]
+            y = [s["error"] for s in steps] + [steps[-1]["error"]]
+            name = f"{label} (seed{'s' if len(drawn) > 1 else ''} {seeds})"
+            low.step(x, y, where="post", color=colour, alpha=0.8, label=name if i == 0 else None)
+        for r in rows:
             curve = r.get("curve") or {}
             if curve.get("evaluations"):
-                rate.plot(curve["evaluations"], curve["accurate_rate"], color=colour, alpha=0.8,
-                          label=label if i == 0 else None)  # fmt: skip
+                rate.plot(curve["evaluations"], curve["accurate_rate"], color=colour, alpha=0.8)
     low.axhline(CHEMICAL_ACCURACY, color="k", lw=0.8, ls="--", label="chemical accuracy")
     low.set(xscale="log", yscale="log", xlabel="objective evaluations", ylabel="lowest error so far (Ha)")
     rate.set(xlabel="objective evaluations", ylabel="accurate episodes (per 50)", ylim=(-0.02, 1.02))

@@ -221,6 +221,23 @@ def test_figures_only_where_a_random_method_ran_beside_crlqas(grid, tmp_path):
     assert len([ln for ln in low.get_lines() if ln.get_label() != "chemical accuracy"]) == 2
     assert len(rate.get_lines()) == 1
     assert list(low.get_lines()[0].get_xdata()) == [10, 200, 300]  # ends at the evaluations spent
+    assert [t.get_text() for t in low.get_legend().get_texts()] == [
+        "CRLQAS (DDQN) (seed 0)", "random agent (seed 0)", "chemical accuracy"]  # fmt: skip
+
+
+def test_figure_legend_names_a_method_whose_first_seed_has_no_record(grid):
+    """LiH-6q: the DDQN's seeds 0 and 1 predate the record of improvements, seed 2 has one: its line
+    is labelled with the seed it shows (the legend used to key on seed 0 and drop the DDQN)."""
+    module, _ = grid
+    row = {"finished": True, "evaluations": 300, "success": False, "best_error": 5e-3,
+           "improvements": [{"evaluations": 10, "error": 5e-2}, {"evaluations": 200, "error": 5e-3}]}  # fmt: skip
+    entry = {"name": "lih-6q_none", "problem": "LiH-6q", "noise": "none", "mitigate_readout": False, "shots": None,
+             "methods": {"ddqn": [{**row, "seed": 0, "improvements": None}, {**row, "seed": 1, "improvements": []},
+                                  {**row, "seed": 2}],
+                         "random": [{**row, "seed": 0}, {**row, "seed": 1}], "random-search": []}}  # fmt: skip
+    low, _ = module.figure(entry).axes
+    labels = [t.get_text() for t in low.get_legend().get_texts()]
+    assert labels == ["CRLQAS (DDQN) (seed 2)", "random agent (seeds 0, 1)", "chemical accuracy"]
 
 
 def test_comparison_counts_seed_by_seed_over_the_seeds_both_finished(grid):
