@@ -408,3 +408,16 @@ def test_a_signal_to_the_random_step_reaches_its_search_once_and_is_waited_for(t
         os.killpg(proc.pid, signal.SIGINT)  # what the terminal does: the whole foreground group
     assert proc.wait(timeout=60) == 130
     assert log.read_text() == ("SIGTERM" if how.startswith("SIGTERM") else "SIGINT")
+
+
+def test_random_search_gets_the_budget_and_four_times_the_crlqas_time(grid, monkeypatch):
+    """Random search spends its evaluations 2-3x slower than the DDQN on small noisy problems; at
+    the random agent's 2x safety stop it stopped short of the equal budget (H2-2q ``depolarizing``,
+    2026-12-07). lih-6q_none: 1 hour per CRLQAS seed (issue 17), 1234 evaluations in grid.json."""
+    module, run_dir = grid
+    started = []
+    monkeypatch.setattr(module, "_run_child", lambda cmd: started.append(cmd) or 0)
+    assert module.main(["random", "--run-dir", str(run_dir), "--only", "lih-6q_none", "--seeds", "0"]) == 0
+    (cmd,) = started
+    assert cmd[cmd.index("--max-evaluations") + 1] == "1234"
+    assert float(cmd[cmd.index("--time-limit") + 1]) == 4 * 3600
