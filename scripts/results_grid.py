@@ -115,10 +115,10 @@ def _random_settings(name: str, budget: int) -> dict:
     return {"max_evaluations": budget, "time_limit": 2 * CONFIGS[name]["time_limit"]}
 
 
-#: Random search's safety stop, in CRLQAS seeds' wall times. Not the random agent's 2: a random
-#: search spends its evaluations 2-3x slower than the DDQN on the noisy 2-4 qubit problems (no
-#: repeated circuits to reuse; measured 3.3e4 against 1.0e5 evaluations/s on H2-2q
-#: ``depolarizing``), so at 2x it stopped short of the equal budget (2026-12-07).
+#: Random search's safety stop, in CRLQAS seeds' wall times. Not the random agent's 2: random
+#: search's circuits are longer than the DDQN's (its episodes rarely end early on success), so it
+#: spends the same evaluations in up to 3.4x the DDQN's time on the noisy 2-4 qubit problems
+#: (H2-2q ``depolarizing`` seed 1: 6.0e7 in 2034 s against 600 s) and at 2x stopped short (2026-12-07).
 SEARCH_TIME_FACTOR = 4
 
 

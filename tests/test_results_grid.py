@@ -411,7 +411,7 @@ def test_a_signal_to_the_random_step_reaches_its_search_once_and_is_waited_for(t
 
 
 def test_random_search_gets_the_budget_and_four_times_the_crlqas_time(grid, monkeypatch):
-    """Random search spends its evaluations 2-3x slower than the DDQN on small noisy problems; at
+    """Random search spends its evaluations up to 3.4x slower than the DDQN on small noisy problems; at
     the random agent's 2x safety stop it stopped short of the equal budget (H2-2q ``depolarizing``,
     2026-12-07). lih-6q_none: 1 hour per CRLQAS seed (issue 17), 1234 evaluations in grid.json."""
     module, run_dir = grid
