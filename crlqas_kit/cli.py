@@ -8,6 +8,7 @@
     crlqas search --problem NAME [--noise SPEC] [--preset fast|paper] [--episodes N] [--seeds S ...]
                   [--agent ddqn|random|random-search] [--e-min exact|pauli-bound|E] [--shots N]
                   [--variance exact|published] [--variant kit|published] [--mitigate-readout]
+                  [--start zeros|hf] [--new-angle zeros|random] [--new-angle-scale RAD]
                   [--time-limit SECONDS] [--until-accurate] [--max-evaluations N] --out DIR
     crlqas sweep (--problem NAME ... [--noise SPEC ...] [--preset P ...] [--agent A ...] [--seeds S ...]
                   [--shots N] [--mitigate-readout] [--episodes N] [--time-limit SECONDS] [--until-accurate]
@@ -281,6 +282,25 @@ def build_parser() -> argparse.ArgumentParser:
         const=True,
         default=None,
         help=_MITIGATE_HELP,
+    )
+    se.add_argument(
+        "--start",
+        default=None,
+        help="initial state of every episode: zeros (default, published) or hf (the Hartree-Fock bitstring)",
+    )
+    se.add_argument(
+        "--new-angle",
+        dest="new_angle",
+        default=None,
+        help="start of a newly placed rotation: zeros (default, published) or random (new-angle-scale * N(0, 1))",
+    )
+    se.add_argument(
+        "--new-angle-scale",
+        dest="new_angle_scale",
+        type=float,
+        default=None,
+        metavar="RAD",
+        help="standard deviation of random new angles in rad (default 0.01)",
     )
     se.add_argument(
         "--min-threshold",

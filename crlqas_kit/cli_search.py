@@ -90,6 +90,9 @@ _CONFIG_OPTIONS = (
     ("e_min", "e_min"),
     ("variance", "variance"),
     ("mitigate_readout", "mitigate_readout"),
+    ("start", "start"),
+    ("new_angle", "new_angle"),
+    ("new_angle_scale", "new_angle_scale"),
     ("variant", None),
     ("min_threshold", None),
 )

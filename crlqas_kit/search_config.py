@@ -8,6 +8,10 @@ environment, inner optimiser, halting, curriculum and budget; no learning) or ``
 (random circuits of the halting length, each optimised with the evaluations the environment would
 spend building it; :mod:`crlqas_kit.baselines.random_search`). The two baselines tell what the
 learning adds to VQE on random circuits.
+
+``new_angle``: how a newly placed rotation starts, ``"zeros"`` (published: the identity, so a
+step starts at the previous energy) or ``"random"`` (``new_angle_scale * N(0, 1)`` rad; every
+agent, the random search included, starts its rotations the same way).
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from ._checks import check_int
+from ._checks import check_int, check_number
 from .optim.presets import preset_config, published_config
 from .optim.spsa_config import SPSAConfig
 from .problems import CHEMICAL_ACCURACY, Problem, load_problem
 from .rl import env as qas_env
 from .rl.curriculum import CurriculumConfig
 from .rl.dqn import DQNConfig
+from .rl.env import NEW_ANGLES, STARTS
 from .sim.shots import VARIANCES
 
 PRESET_NAMES = ("fast", "paper")
@@ -54,6 +59,8 @@ class SearchConfig:
     e_min: str | float = "exact"
     variance: str = "exact"
     mitigate_readout: bool = False
+    new_angle: str = "zeros"
+    new_angle_scale: float = 0.01
     agent: str = "ddqn"
     spsa: SPSAConfig = dataclasses.field(default_factory=lambda: SPSAConfig(budget=500))
     dqn: DQNConfig = dataclasses.field(default_factory=DQNConfig)
@@ -73,6 +80,11 @@ class SearchConfig:
             raise ValueError(f"unknown shot-noise variance {self.variance!r}; choose one of {VARIANCES}")
         if not isinstance(self.mitigate_readout, bool):
             raise TypeError(f"mitigate_readout must be true or false, got {self.mitigate_readout!r}")
+        if self.start not in STARTS:
+            raise ValueError(f"unknown start {self.start!r}; choose one of {STARTS}")
+        if self.new_angle not in NEW_ANGLES:
+            raise ValueError(f"unknown new_angle {self.new_angle!r}; choose one of {NEW_ANGLES}")
+        object.__setattr__(self, "new_angle_scale", check_number(self.new_angle_scale, "new_angle_scale", unit="rad"))
         object.__setattr__(self, "e_min", parse_e_min(self.e_min))
 
     def replace(self, **changes: Any) -> SearchConfig:
@@ -151,6 +163,8 @@ def make_env_params(config: SearchConfig, problem: Problem | None = None) -> qas
         halt_p=config.halt_p,
         halt_min=min(config.halt_min, config.max_steps or qas_env.DEFAULT_MAX_STEPS.get(problem.n_qubits, 250)),
         halt_terminal=config.halt_terminal,
+        new_angle=config.new_angle,
+        new_angle_scale=config.new_angle_scale,
     )
 
 

@@ -215,6 +215,9 @@ def test_unknown_noise_fails_with_exit_2(capsys, tmp_path):
         (("--e-min", "nan"), "'exact', 'pauli-bound' or a finite energy in Ha"),
         (("--variance", "binomial"), "choose one of ('exact', 'published')"),
         (("--variant", "paper"), "choose one of ('kit', 'published')"),
+        (("--new-angle", "ones"), "choose one of ('zeros', 'random')"),
+        (("--start", "plus"), "choose one of ('zeros', 'hf')"),
+        (("--new-angle", "random", "--new-angle-scale", "-0.1"), "new_angle_scale must be a positive finite number"),
     ],
 )
 def test_bad_baseline_and_estimate_options_are_one_line_errors(capsys, tmp_path, args, allowed):
@@ -335,6 +338,14 @@ def test_min_threshold_option(capsys, tmp_path):
     assert "min_threshold" in line
 
 
+def test_start_and_new_angle_options_reach_the_run(capsys, tmp_path):
+    options = ("--start", "hf", "--new-angle", "random", "--new-angle-scale", "0.2")
+    rc, _, _ = run(capsys, "search", "--episodes", "1", *options, "--out", tmp_path / "a")
+    assert rc == 0
+    cfg = load_run(tmp_path / "a").config
+    assert (cfg.start, cfg.new_angle, cfg.new_angle_scale) == ("hf", "random", 0.2)
+
+
 # ----------------------------------------------------------------------------- run directories are not clobbered
 def test_out_onto_an_existing_run_is_refused(search_dir, capsys, tmp_path):
     import shutil
@@ -381,6 +392,8 @@ def test_a_run_being_written_is_refused_even_with_force(search_dir, capsys, tmp_
         ),
         (["--preset", "fast"], ["--preset"]),
         (["--variant", "published"], ["--variant published (the run: kit)"]),
+        (["--new-angle", "random"], ["--new-angle random (the run: zeros)"]),
+        (["--start", "hf"], ["--start hf (the run: zeros)"]),
     ],
 )
 def test_resume_refuses_options_that_change_the_run(search_dir, capsys, tmp_path, args, named):

@@ -383,6 +383,41 @@ def test_append_gate_warm_start_new_angle_zero():
         np.testing.assert_allclose(np.asarray(out.angles[:3]), [0.7, -0.3, 0.0])
 
 
+def test_draw_new_angle_zeros_and_random():
+    """zeros: exactly 0; random: N(0, scale^2) (4000 draws: sample sd within 6 % of the scale,
+    mean within 4 standard errors of 0)."""
+    zeros = E.make_params(H2, None, max_steps=8, halting=False)
+    assert E.draw_new_angle(jax.random.key(0), zeros) == 0.0
+    wide = dataclasses.replace(zeros, new_angle="random", new_angle_scale=0.3)
+    with jax.enable_x64(True):
+        keys = jax.random.split(jax.random.key(1), 4000)
+        draws = np.asarray(jax.vmap(lambda k: E.draw_new_angle(k, wide))(keys))
+    assert abs(draws.std() / 0.3 - 1) < 0.06 and abs(draws.mean()) < 4 * 0.3 / np.sqrt(4000)
+    with pytest.raises(ValueError, match="new_angle_scale must be a positive"):
+        E.make_params(H2, new_angle="random", new_angle_scale=0.0)
+
+
+@pytest.mark.parametrize("new_angle", ["zeros", "random"])
+def test_random_new_angle_leaves_a_stationary_start(new_angle):
+    """RX(0) on |00> of H2-2q (PTM engine: no start jitter). The Hamiltonian is real, so
+    ``E(t) = cos^2(t/2) H[00,00] + sin^2(t/2) H[10,10]`` (the cross term ``Im`` of a real matrix
+    element vanishes) is even in ``t``: at ``t = 0`` every SPSA difference ``f(c D) - f(-c D)`` is
+    exactly 0 and a zero start stays at the maximum ``H[00,00]`` (up to its calibration points, a
+    move of ~0.1 rad); a small random start sees the slope and reaches the minimum ``H[10,10]`` at
+    ``t = pi``. Both values come from the Hamiltonian's matrix, not from the simulator."""
+    matrix = np.asarray(H2.hamiltonian.to_matrix()).real
+    top, bottom = matrix[0, 0], matrix[2, 2]  # |00>, |10> (qubit 0 leftmost)
+    assert top - bottom > 0.8 and abs(matrix[0, 2]) == 0.0
+    params = E.make_params(
+        H2, None, max_steps=4, halting=False, engine="ptm", new_angle=new_angle, new_angle_scale=0.05
+    )
+    energies = [float(play(params, ["rx(0)"], seed=s)[0].state.energy) for s in range(2)]
+    if new_angle == "zeros":
+        assert all(e > top - 0.01 for e in energies), energies
+    else:
+        np.testing.assert_allclose(energies, bottom, atol=1e-6)
+
+
 # -------------------------------------------------------------------------------------------
 # reward (spec section 5)
 # -------------------------------------------------------------------------------------------

@@ -322,6 +322,7 @@ def test_load_run_without_optional_logs(tmp_path):
         preset("paper", "LiH-6q", 6, noise="depolarizing", shots=1000, threshold0=0.5, max_steps=60),
         preset("fast", "H2O-8q", 8),
         SearchConfig(dqn=DQNConfig(hidden=(3, 4, 5), gamma=0.97), spsa=SPSAConfig(method="spsa", a=None, A=2.0)),
+        SearchConfig(start="hf", new_angle="random", new_angle_scale=0.25),
     ],
 )
 def test_config_json_round_trip(cfg, tmp_path):
@@ -458,6 +459,12 @@ def test_config_malformed_files(tmp_path, name, text):
         {"dqn": {"batch_size": 0}},
         {"curriculum": {"delta": -1.0}},
         {"spsa": {"method": "bfgs"}},
+        {"start": "plus"},
+        {"new_angle": "ones"},
+        {"new_angle": None},
+        {"new_angle_scale": 0.0},
+        {"new_angle_scale": float("inf")},
+        {"new_angle_scale": True},
     ],
 )
 def test_config_invalid_values(data):

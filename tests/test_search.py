@@ -607,6 +607,17 @@ def test_random_search_records_chemical_accuracy_and_evaluations():
     assert log(random_search(cfg, SEED).episodes) == log(res.episodes)  # deterministic, same entry point
 
 
+def test_random_search_starts_rotations_like_the_environment():
+    """new_angle="random" changes the start angles, not the drawn circuits: the same seed draws
+    the same gate sequences (the angles use keys of their own), and the energies differ."""
+    cfg = CFG.replace(agent="random-search", episodes=3)
+    zeros, rand = search(cfg, SEED), search(cfg.replace(new_angle="random", new_angle_scale=0.3), SEED)
+    gates = lambda r: [(e["gates"], e["cnots"], e["depth"]) for e in r.episodes]  # noqa: E731
+    assert gates(zeros) == gates(rand)
+    assert [e["exact_energy"] for e in zeros.episodes] != [e["exact_energy"] for e in rand.episodes]
+    assert rand.config.new_angle == "random"
+
+
 def test_random_search_resumes_exactly(tmp_path):
     """Two seeds, 4 circuits each, in one go; against: 2 circuits saved to a run directory, then
     resumed from it (load_checkpoint: no training state) to 4, drawing only the 4 new circuits;

@@ -7,7 +7,8 @@ One "episode" of random search:
 2. draw ``h`` gates one by one, each uniform over the actions legal after the previous ones
    (the environment's mask: no immediate repeats);
 3. optimise all angles with ``h`` warm-started calls of the environment's inner optimiser
-   (zeros first): exactly the objective evaluations the environment spends on a circuit it
+   (starting where the environment starts a new rotation: zeros, or small random angles with
+   ``new_angle="random"``): exactly the objective evaluations the environment spends on a circuit it
    builds gate by gate, so equal evaluation budgets compare like with like;
 4. record the final circuit's true error like a CRLQAS episode (``success`` = chemically accurate).
 
@@ -51,7 +52,10 @@ def _sample(key: jax.Array, params: qas_env.EnvParams) -> dict[str, jnp.ndarray]
         wires, is_cnot = wires_of[action], is_cnot_of[action]
         _, moments = qas_actions.place(moments, wires, is_cnot)
         last = last.at[wires[0]].set(action).at[wires[1]].set(action)
-        return qas_env.append_gate(circuit, action, n), moments, last
+        # the environment's start angle (0 unless ``new_angle="random"``; then drawn from a key of
+        # its own, so zeros runs draw the same circuits as before the option existed)
+        angle = qas_env.draw_new_angle(jax.random.fold_in(jax.random.fold_in(k_gates, i), 1), params)
+        return qas_env.append_gate(circuit, action, n, angle), moments, last
 
     circuit, moments, _ = jax.lax.fori_loop(0, h, add_gate, (state.circuit, state.moments, state.last_action))
 

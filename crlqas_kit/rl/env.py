@@ -48,6 +48,9 @@ from ..sim.simulator import Evaluator, _energy
 from . import actions as qas_actions
 from .curriculum import PUBLISHED_THRESHOLD0
 
+#: The initial states of an episode: all qubits in 0 (published), or the Hartree-Fock bitstring.
+STARTS = ("zeros", "hf")
+
 #: Default layer capacity / maximum steps per episode by qubit count (spec section 3).
 DEFAULT_MAX_STEPS = {2: 40, 3: 40, 4: 40, 5: 70, 6: 70, 7: 250, 8: 250}
 
@@ -159,7 +162,7 @@ def make_params(
     L = DEFAULT_MAX_STEPS.get(n, 250) if max_steps is None else int(max_steps)
     if L < 1:
         raise ValueError(f"max_steps must be >= 1, got {max_steps}")
-    if start not in ("zeros", "hf"):
+    if start not in STARTS:
         raise ValueError(f"start must be 'zeros' or 'hf', got {start!r}")
     reference = reference_minimum(problem, e_min)
     if variance not in VARIANCES:
@@ -229,8 +232,24 @@ def _validate(p: EnvParams) -> None:
         raise ValueError(f"halting needs r > 0 and 0 < p < 1, got r={p.halt_r}, p={p.halt_p}")
     if not 1 <= p.halt_min <= p.max_steps:
         raise ValueError(f"halt_min must be in [1, max_steps={p.max_steps}], got {p.halt_min}")
-    if p.new_angle not in ("zeros", "random"):
-        raise ValueError(f"new_angle must be 'zeros' or 'random', got {p.new_angle!r}")
+    if p.new_angle not in NEW_ANGLES:
+        raise ValueError(f"new_angle must be one of {NEW_ANGLES}, got {p.new_angle!r}")
+    check_number(p.new_angle_scale, "new_angle_scale", unit="rad")
+
+
+#: How a newly placed rotation's angle starts (:func:`draw_new_angle`).
+NEW_ANGLES = ("zeros", "random")
+
+
+def draw_new_angle(key: jax.Array, params: EnvParams) -> jnp.ndarray | float:
+    """The start angle of a newly placed rotation: ``0`` (``new_angle="zeros"``, the published
+    setting: the new gate is the identity, so the step starts at the previous circuit's energy)
+    or ``new_angle_scale * N(0, 1)`` (``"random"``: off the identity, where the gradient along a
+    rotation placed on a stationary state, e.g. Hartree-Fock, can vanish). ``key`` is unused with
+    zeros."""
+    if params.new_angle == "zeros":
+        return 0.0
+    return params.new_angle_scale * jax.random.normal(key)
 
 
 @functools.lru_cache(maxsize=64)
@@ -370,7 +389,7 @@ def step(key: jax.Array, state: EnvState, action, params: EnvParams):
     legal = action_mask(state, params)[jnp.clip(action, 0, params.n_actions - 1)]
     legal = legal & (action >= 0) & (action < params.n_actions)
     k_angle, k_opt = jax.random.split(key)
-    new_angle = 0.0 if params.new_angle == "zeros" else params.new_angle_scale * jax.random.normal(k_angle)
+    new_angle = draw_new_angle(k_angle, params)
 
     circuit = append_gate(state.circuit, action, n, new_angle)
     wires = jnp.asarray(arr["wires"])[action]
