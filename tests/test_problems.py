@@ -330,3 +330,24 @@ def test_as_problem_takes_a_problem_or_a_name():
         as_problem(3)
     with pytest.raises(ValueError, match="unknown problem 'H9'"):
         as_problem("H9")
+
+
+def test_lih_6q_hartree_fock_is_stationary_for_one_gate():
+    """docs/results.md (thirteenth session), from the Hamiltonian's matrix alone (qubit 0 is the
+    most significant bit): no single rotation on LiH-6q's Hartree-Fock state has a gradient (each
+    one-bit flip of it has zero coupling to it: the flip changes the particle number, and for a
+    real matrix the RX cross term is imaginary anyway), and no CNOT lowers its energy (a CNOT maps
+    it to a basis state; with the control empty, to itself)."""
+    p = load_problem("LiH-6q")
+    matrix, n, hf = np.asarray(p.hamiltonian.to_matrix()).real, 6, int(p.hf_bitstring, 2)
+    assert matrix[hf, hf] == pytest.approx(p.e_hf, abs=1e-10)
+    assert all(abs(matrix[hf, hf ^ (1 << (n - 1 - q))]) < 1e-12 for q in range(n))
+    changes = []
+    for c in range(n):
+        for t in range(n):
+            if c != t:
+                control_set = hf >> (n - 1 - c) & 1
+                image = hf ^ (1 << (n - 1 - t)) if control_set else hf
+                changes.append(matrix[image, image] - matrix[hf, hf])
+    changes = np.array(changes)
+    assert changes.min() > -1e-12 and (np.abs(changes) < 1e-12).sum() == 20 and (changes > 1e-3).sum() == 10
