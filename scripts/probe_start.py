@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from crlqas_kit import load_problem
+from crlqas_kit.rl.env import NEW_ANGLES, STARTS
 from crlqas_kit.search import search
 from crlqas_kit.search_config import preset
 
@@ -28,8 +29,8 @@ OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "side_lih
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("agent", choices=["ddqn", "random"])
-    ap.add_argument("start", choices=["zeros", "hf"])
-    ap.add_argument("new_angle", choices=["zeros", "random"])
+    ap.add_argument("start", choices=STARTS)
+    ap.add_argument("new_angle", choices=NEW_ANGLES)
     ap.add_argument("scale", type=float)
     ap.add_argument("--seconds", type=float, default=600.0)
     ap.add_argument("--seed", type=int, default=0)

@@ -51,6 +51,9 @@ from .curriculum import PUBLISHED_THRESHOLD0
 #: The initial states of an episode: all qubits in 0 (published), or the Hartree-Fock bitstring.
 STARTS = ("zeros", "hf")
 
+#: How a newly placed rotation's angle starts (:func:`draw_new_angle`).
+NEW_ANGLES = ("zeros", "random")
+
 #: Default layer capacity / maximum steps per episode by qubit count (spec section 3).
 DEFAULT_MAX_STEPS = {2: 40, 3: 40, 4: 40, 5: 70, 6: 70, 7: 250, 8: 250}
 
@@ -235,10 +238,6 @@ def _validate(p: EnvParams) -> None:
     if p.new_angle not in NEW_ANGLES:
         raise ValueError(f"new_angle must be one of {NEW_ANGLES}, got {p.new_angle!r}")
     check_number(p.new_angle_scale, "new_angle_scale", unit="rad")
-
-
-#: How a newly placed rotation's angle starts (:func:`draw_new_angle`).
-NEW_ANGLES = ("zeros", "random")
 
 
 def draw_new_angle(key: jax.Array, params: EnvParams) -> jnp.ndarray | float:
